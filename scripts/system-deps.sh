@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs (as root, with apt-get) or names (otherwise) the system packages Testimone needs:
+# Pango for WeasyPrint's PDFs; for the tests also poppler-utils (pdftotext) and chromium.
+set -euo pipefail
+need=()
+have_lib() { ldconfig -p 2>/dev/null | grep -q "$1"; }
+have_lib 'libpango-1.0.so.0'    || need+=(libpango-1.0-0)
+have_lib 'libpangoft2-1.0.so.0' || need+=(libpangoft2-1.0-0)
+if [[ "${1:-}" == "--test" || "${CI:-}" == "true" ]]; then
+  command -v pdftotext >/dev/null || need+=(poppler-utils)
+  command -v chromium  >/dev/null || need+=(chromium)
+fi
+[[ ${#need[@]} -eq 0 ]] && exit 0
+if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
+  echo "Installing system packages: ${need[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq && apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+else
+  echo "Testimone needs these system packages: ${need[*]}" >&2
+  echo "Install them, e.g.: sudo apt-get install ${need[*]}   (macOS: brew install pango poppler)" >&2
+  exit 1
+fi

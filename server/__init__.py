@@ -1,0 +1,31 @@
+"""Testimone: a localhost server that turns captured reviews into consented testimonials or evidence."""
+from importlib.metadata import PackageNotFoundError, version
+
+from flask import Flask
+
+from . import config, security
+from .store import Store
+
+try:
+    __version__ = version("testimone")
+except PackageNotFoundError:  # running from a source tree that was never installed
+    __version__ = "0.0.0"
+
+
+def create_app(test_config=None) -> Flask:
+    app = Flask(__name__)
+    app.config.from_mapping(config.DEFAULTS)
+    if test_config is None:
+        app.config.from_mapping(config.from_environment())
+    else:
+        app.config.from_mapping(test_config)
+
+    store = Store(config.data_dir(app.config))
+    app.extensions["testimone.store"] = store
+    app.config["TOKEN"] = security.pairing_token(app.config, store.data_dir)
+
+    security.init_app(app)
+    from .api import bp as api_bp
+
+    app.register_blueprint(api_bp)
+    return app

@@ -1,0 +1,57 @@
+"""The JSON API (/api): authentication, error answers, and the routes of each area's module.
+
+Each area module registers its routes on `bp` and describes them in its `OPENAPI_PATHS`
+(collected by server/openapi.py).
+"""
+from flask import Blueprint, current_app, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from ..errors import ApiError
+from ..security import check_token
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+# View functions that also accept the token as ?token= (calendar clients cannot send headers).
+QUERY_TOKEN_VIEWS: set[str] = set()
+PUBLIC_VIEWS = {"api.health"}
+
+
+def query_token_allowed(view):
+    QUERY_TOKEN_VIEWS.add(f"api.{view.__name__}")
+    return view
+
+
+@bp.before_request
+def authenticate():
+    if request.method == "OPTIONS" or request.endpoint in PUBLIC_VIEWS:
+        return
+    token = current_app.config["TOKEN"]
+    if request.endpoint in QUERY_TOKEN_VIEWS and "token" in request.args:
+        request.environ["HTTP_AUTHORIZATION"] = f"Bearer {request.args['token']}"
+    check_token(token)
+
+
+@bp.app_errorhandler(ApiError)
+def api_error(error: ApiError):
+    return jsonify(error.to_dict()), error.status
+
+
+@bp.app_errorhandler(HTTPException)
+def http_error(error: HTTPException):
+    if not request.path.startswith("/api/"):
+        return error
+    codes = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}
+    message = {413: f"The request body is larger than {current_app.config['MAX_CONTENT_LENGTH']} bytes."}
+    body = ApiError(error.code, codes.get(error.code, "http_error"),
+                    message.get(error.code, error.description), "body" if error.code == 413 else None)
+    return jsonify(body.to_dict()), error.code
+
+
+@bp.app_errorhandler(Exception)
+def unexpected_error(error: Exception):
+    current_app.logger.exception("unexpected error on %s %s", request.method, request.path)
+    body = ApiError(500, "internal_error", "Unexpected server error; details are in the server log.")
+    return jsonify(body.to_dict()), 500
+
+
+from . import captures  # noqa: E402,F401  (registers routes on bp)

@@ -1,0 +1,144 @@
+"""Captures: health, create, list, read one, and the OpenAPI document."""
+from flask import current_app, jsonify, request
+
+from .. import __version__
+from ..openapi import document, error_responses, json_response
+from ..errors import ApiError
+from ..schemas import KINDS, PLATFORMS, capture_from_body, parse_json_body
+from ..store import decode_cursor, get_store
+from . import bp
+
+INITIAL_STATUS = {"testimonial": "consent_requested", "offence": "documented"}
+MAX_LIMIT = 200
+SUMMARY_TEXT = 280
+
+
+def links(case_id: str) -> dict:
+    return {"self": f"/api/captures/{case_id}", "document": f"/api/captures/{case_id}/document.pdf",
+            "dashboard": f"/cases/{case_id}"}
+
+
+def load_case(case_id: str) -> dict:
+    record = get_store().get(case_id)
+    if record is None:
+        raise ApiError(404, "not_found", f"No case with id '{case_id}'.", "id")
+    return record
+
+
+def summary(record: dict) -> dict:
+    text = record.get("text") or ""
+    return {
+        "id": record["id"], "kind": record["kind"], "status": record["status"],
+        "platform": record["platform"], "author": record["author"],
+        "text": text if len(text) <= SUMMARY_TEXT else text[:SUMMARY_TEXT - 1] + "…",
+        "rating": record.get("rating"), "captured_at": record["captured_at"],
+        "page_url": record["page_url"], "permalink": record.get("permalink"),
+        "deadlines": record.get("deadlines", []), "links": links(record["id"]),
+    }
+
+
+@bp.get("/health")
+def health():
+    return jsonify({"status": "ok", "version": __version__})
+
+
+@bp.post("/captures")
+def create_capture():
+    body = parse_json_body(request.get_data(cache=False))
+    fields, files = capture_from_body(body)
+    state = {"status": INITIAL_STATUS[fields["kind"]]}
+    if fields["kind"] == "offence":
+        state["known_since"] = fields["offence"]["known_since"]
+    record = get_store().create_capture(fields, files, **state)
+    for hook in current_app.extensions.get("testimone.on_capture", []):
+        record = hook(record) or record
+    answer = {"id": record["id"], "kind": record["kind"], "sha256": record["sha256"],
+              "captured_at": record["captured_at"], "status": record["status"], "links": links(record["id"])}
+    return jsonify(answer), 201, {"Location": answer["links"]["self"]}
+
+
+def _choice(name: str, allowed: list[str]) -> str | None:
+    value = request.args.get(name)
+    if value is not None and value not in allowed:
+        raise ApiError(400, "invalid_field", f"'{name}' must be one of {', '.join(allowed)}.", name)
+    return value
+
+
+@bp.get("/captures")
+def list_captures():
+    limit_text = request.args.get("limit", "50")
+    if not limit_text.isdigit() or not 1 <= int(limit_text) <= MAX_LIMIT:
+        raise ApiError(400, "invalid_field", f"'limit' must be a whole number from 1 to {MAX_LIMIT}.", "limit")
+    cursor = request.args.get("cursor")
+    if cursor is not None:
+        try:
+            decode_cursor(cursor)
+        except ValueError:
+            raise ApiError(400, "invalid_field", "'cursor' is not a cursor this server handed out.",
+                           "cursor") from None
+    q = request.args.get("q")
+    if q is not None and len(q) > 200:
+        raise ApiError(400, "invalid_field", "'q' is longer than 200 characters.", "q")
+    status = request.args.get("status")
+    if status is not None and (len(status) > 40 or not status.replace("_", "").isalpha()):
+        raise ApiError(400, "invalid_field", "'status' is not a status name.", "status")
+    records, next_cursor = get_store().list(
+        kind=_choice("kind", KINDS), status=status, platform=_choice("platform", PLATFORMS),
+        q=q or None, limit=int(limit_text), cursor=cursor)
+    return jsonify({"items": [summary(record) for record in records], "next_cursor": next_cursor})
+
+
+@bp.get("/captures/<case_id>")
+def get_capture(case_id: str):
+    record = load_case(case_id)
+    record["links"] = links(case_id)
+    return jsonify(record)
+
+
+@bp.get("/openapi.json")
+def openapi_document():
+    return jsonify(document())
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _query(name: str, schema: dict, description: str) -> dict:
+    return {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
+
+
+CASE_ID = {"name": "case_id", "in": "path", "required": True, "schema": {"type": "string", "maxLength": 64}}
+
+OPENAPI_PATHS = {
+    "/api/health": {"get": {
+        "summary": "Is the server up? (no token needed)", "security": [],
+        "responses": {"200": json_response("Up", {"type": "object", "required": ["status", "version"],
+                                                  "properties": {"status": {"const": "ok"},
+                                                                 "version": {"type": "string"}}}),
+                      **error_responses(403)}}},
+    "/api/captures": {
+        "post": {
+            "summary": "Store a capture (testimonial or offence) with its evidence",
+            "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("CaptureInput")}}},
+            "responses": {"201": json_response("Stored durably", _ref("CaptureCreated")),
+                          **error_responses(400, 401, 403, 413)}},
+        "get": {
+            "summary": "List cases, newest first",
+            "parameters": [
+                _query("kind", {"enum": KINDS}, "Only this kind"),
+                _query("status", {"type": "string", "maxLength": 40}, "Only this status"),
+                _query("platform", {"enum": PLATFORMS}, "Only this platform"),
+                _query("q", {"type": "string", "maxLength": 200}, "Text in the author's name or the comment"),
+                _query("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT}, "Page size (default 50)"),
+                _query("cursor", {"type": "string"}, "`next_cursor` of the previous page"),
+            ],
+            "responses": {"200": json_response("A page of cases", _ref("CaseList")),
+                          **error_responses(400, 401, 403)}}},
+    "/api/captures/{case_id}": {"get": {
+        "summary": "One case: record, evidence with hashes, history", "parameters": [CASE_ID],
+        "responses": {"200": json_response("The case", _ref("Case")), **error_responses(401, 403, 404)}}},
+    "/api/openapi.json": {"get": {
+        "summary": "This document",
+        "responses": {"200": json_response("OpenAPI 3.1", {"type": "object"}), **error_responses(401, 403)}}},
+}

@@ -1,0 +1,332 @@
+"""What a valid request looks like: JSON Schemas (also published in the OpenAPI document) and the
+checks a schema cannot express (base64, bytes matching their media type, dates, URL schemes).
+
+Every failure raises ApiError(400) naming the offending field as a dotted path.
+"""
+import base64
+import binascii
+import json
+import re
+from datetime import date, datetime
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import best_match
+
+from .errors import ApiError
+
+MAX_TEXT = 20_000
+LEGAL_TIME_ZONE = ZoneInfo("Europe/Rome")
+
+KINDS = ["testimonial", "offence"]
+PLATFORMS = ["facebook", "tripadvisor", "other"]
+PURPOSES = ["website", "landing_page", "social", "print", "ads"]
+OFFENCE_CATEGORIES = ["insult", "defamation", "threat_or_blackmail", "fake_review", "harassment", "other"]
+SCREENSHOT_TYPES = ["image/png", "image/jpeg", "image/webp"]
+SNAPSHOT_TYPES = ["multipart/related", "text/html"]
+
+
+def text(max_length: int) -> dict:
+    return {"type": ["string", "null"], "maxLength": max_length}
+
+
+URL = {"type": "string", "maxLength": 4096, "pattern": r"^[Hh][Tt][Tt][Pp][Ss]?://[^\s/?#]+[^\s]*$",
+       "description": "an absolute http(s) URL"}
+OPTIONAL_URL = {"anyOf": [URL, {"type": "null"}]}
+DATE = {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}$", "description": "YYYY-MM-DD"}
+BASE64 = {"type": "string", "minLength": 1, "description": "standard base64"}
+
+CAPTURE_SCHEMA = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["kind", "page_url", "text"],
+    "properties": {
+        "kind": {"enum": KINDS},
+        "page_url": URL,
+        "permalink": OPTIONAL_URL,
+        "platform": {"enum": PLATFORMS + [None]},
+        "author": {
+            "type": ["object", "null"],
+            "additionalProperties": False,
+            "properties": {"name": text(300), "profile_url": OPTIONAL_URL},
+        },
+        "text": {"type": "string", "maxLength": MAX_TEXT},
+        "title": text(1000),
+        "rating": {"type": ["integer", "null"], "minimum": 1, "maximum": 5},
+        "posted_at": {"type": ["string", "null"], "maxLength": 64, "description": "ISO 8601 date-time"},
+        "posted_at_text": text(200),
+        "visit_date_text": text(200),
+        "post": {
+            "type": ["object", "null"],
+            "additionalProperties": False,
+            "properties": {"author": text(300), "url": OPTIONAL_URL, "text": text(MAX_TEXT)},
+        },
+        "machine_translated": {"type": ["boolean", "null"]},
+        "comment_html": text(2_000_000),
+        "screenshot": {
+            "type": ["object", "null"],
+            "additionalProperties": False,
+            "required": ["media_type", "data"],
+            "properties": {
+                "media_type": {"enum": SCREENSHOT_TYPES},
+                "data": BASE64,
+                "rect": {
+                    "type": ["object", "null"],
+                    "additionalProperties": False,
+                    "required": ["x", "y", "width", "height"],
+                    "properties": {name: {"type": "number", "minimum": -1e6, "maximum": 1e6}
+                                   for name in ("x", "y", "width", "height")},
+                },
+            },
+        },
+        "page_snapshot": {
+            "type": ["object", "null"],
+            "additionalProperties": False,
+            "required": ["media_type", "data"],
+            "properties": {"media_type": {"enum": SNAPSHOT_TYPES}, "data": BASE64},
+        },
+        "context": {
+            "type": ["object", "null"],
+            "additionalProperties": False,
+            "properties": {
+                "captured_at_client": text(64),
+                "timezone": text(64),
+                "user_agent": text(1000),
+                "extension_version": text(32),
+                "server_ip": text(64),
+                "language": {"enum": ["it", "en", None]},
+            },
+        },
+        "testimonial": {
+            "type": ["object", "null"],
+            "additionalProperties": False,
+            "properties": {
+                "purposes": {"type": "array", "items": {"enum": PURPOSES}, "uniqueItems": True},
+                "photo": {"type": "boolean"},
+            },
+        },
+        "offence": {
+            "type": ["object", "null"],
+            "additionalProperties": False,
+            "required": ["category"],
+            "properties": {
+                "category": {"enum": OFFENCE_CATEGORIES},
+                "known_since": {"anyOf": [DATE, {"type": "null"}]},
+                "notes": text(5000),
+            },
+        },
+    },
+}
+
+_capture_validator = Draft202012Validator(CAPTURE_SCHEMA)
+
+
+def _reject_constant(name):
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def parse_json_body(raw: bytes) -> dict:
+    """The request body as a JSON object, or a 400 that says what is wrong with it."""
+    try:
+        body = json.loads(raw, parse_constant=_reject_constant)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise ApiError(400, "malformed_json", f"The body is not valid JSON: {error}", "body") from None
+    if not isinstance(body, dict):
+        raise ApiError(400, "malformed_json", "The body must be a JSON object.", "body")
+    _check_encodable(body, "")
+    return body
+
+
+def _check_encodable(value, path: str) -> None:
+    """Lone surrogates (\\ud800) parse as JSON but cannot be stored as UTF-8."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ApiError(400, "invalid_text", "Text contains an invalid Unicode character.",
+                           path or "body") from None
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_encodable(key, path or "body")
+            _check_encodable(item, f"{path}.{key}" if path else key)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _check_encodable(item, f"{path}.{index}")
+
+
+def field_of(error) -> str:
+    path = [str(part) for part in error.absolute_path]
+    if error.validator == "required":
+        missing = [name for name in error.validator_value if name not in error.instance]
+        path.append(missing[0])
+    elif error.validator == "additionalProperties":
+        allowed = error.schema.get("properties", {})
+        path.append(next(name for name in error.instance if name not in allowed))
+    return ".".join(path) or "body"
+
+
+def validate(validator: Draft202012Validator, body: dict) -> None:
+    error = best_match(validator.iter_errors(body), key=lambda e: -len(e.absolute_path))
+    if error is None:
+        return
+    field = field_of(error)
+    if error.validator == "required":
+        message = f"'{field}' is required."
+    elif error.validator == "additionalProperties":
+        message = f"'{field}' is not a known field."
+    elif error.validator == "pattern" and "description" in error.schema:
+        message = f"'{field}' must be {error.schema['description']}."
+    else:
+        message = f"'{field}': {error.message}"
+    raise ApiError(400, "invalid_field", message, field)
+
+
+def check_url(value: str | None, field: str) -> None:
+    if value is None:
+        return
+    parts = urlsplit(value)
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise ApiError(400, "invalid_field", f"'{field}' must be an absolute http(s) URL.", field)
+
+
+def decode_base64(data: str, field: str) -> bytes:
+    try:
+        decoded = base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError):
+        raise ApiError(400, "invalid_base64", f"'{field}' is not valid base64.", field) from None
+    if not decoded:
+        raise ApiError(400, "invalid_base64", f"'{field}' is empty.", field)
+    return decoded
+
+
+def _looks_like(media_type: str, data: bytes) -> bool:
+    # Six signatures do not justify a dependency (docs/decisions/0002-dependencies.md).
+    if media_type == "image/png":
+        return data.startswith(b"\x89PNG\r\n\x1a\n")
+    if media_type == "image/jpeg":
+        return data.startswith(b"\xff\xd8\xff")
+    if media_type == "image/webp":
+        return data[:4] == b"RIFF" and data[8:12] == b"WEBP"
+    if media_type == "multipart/related":  # MHTML: MIME headers naming a multipart/related body
+        headers = data[:16384].split(b"\r\n\r\n")[0].split(b"\n\n")[0].lower()
+        return b"mime-version:" in headers and b"multipart/related" in headers
+    if media_type == "text/html":
+        try:
+            return "\x00" not in data.decode("utf-8")
+        except UnicodeDecodeError:
+            return False
+    return False
+
+
+def decode_file(obj: dict, field: str) -> bytes:
+    data = decode_base64(obj["data"], f"{field}.data")
+    if not _looks_like(obj["media_type"], data):
+        raise ApiError(400, "media_type_mismatch",
+                       f"'{field}.data' is not {obj['media_type']} (the bytes do not match the media type).",
+                       f"{field}.media_type")
+    return data
+
+
+def today_in_italy() -> date:
+    return datetime.now(LEGAL_TIME_ZONE).date()
+
+
+def check_date(value: str | None, field: str, not_future: bool = False) -> None:
+    if value is None:
+        return
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        raise ApiError(400, "invalid_field", f"'{field}' is not a real date (YYYY-MM-DD).", field) from None
+    if not_future and day > today_in_italy():
+        raise ApiError(400, "date_in_future", f"'{field}' cannot be in the future.", field)
+
+
+def check_datetime(value: str | None, field: str) -> None:
+    if value is None:
+        return
+    try:
+        datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise ApiError(400, "invalid_field", f"'{field}' must be an ISO 8601 date and time.", field) from None
+
+
+def infer_platform(url: str) -> str:
+    host = (urlsplit(url).hostname or "").lower().rstrip(".")
+    if re.search(r"(^|\.)(facebook\.com|fb\.com)$", host):
+        return "facebook"
+    if re.search(r"(^|\.)tripadvisor\.(com?\.)?[a-z]{2,3}$", host):
+        return "tripadvisor"
+    return "other"
+
+
+def capture_from_body(body: dict) -> tuple[dict, dict]:
+    """Validate a POST /api/captures body; return (canonical fields, evidence files).
+
+    Nothing is written here: a rejected request leaves no trace.
+    """
+    validate(_capture_validator, body)
+    check_url(body["page_url"], "page_url")
+    check_url(body.get("permalink"), "permalink")
+    author = body.get("author") or {}
+    check_url(author.get("profile_url"), "author.profile_url")
+    post = body.get("post") or {}
+    check_url(post.get("url"), "post.url")
+    check_datetime(body.get("posted_at"), "posted_at")
+    context = body.get("context") or {}
+    check_datetime(context.get("captured_at_client"), "context.captured_at_client")
+    kind = body["kind"]
+    if body.get(_other_kind(kind)) is not None:
+        raise ApiError(400, "invalid_field", f"'{_other_kind(kind)}' does not go with kind '{kind}'.",
+                       _other_kind(kind))
+    offence = body.get("offence")
+    if kind == "offence":
+        if offence is None:
+            raise ApiError(400, "invalid_field", "'offence' is required for kind 'offence'.", "offence")
+        check_date(offence.get("known_since"), "offence.known_since", not_future=True)
+        offence = {"category": offence["category"], "notes": offence.get("notes"),
+                   "known_since": offence.get("known_since") or today_in_italy().isoformat()}
+    testimonial = body.get("testimonial") or {}
+    if kind == "testimonial":
+        testimonial = {"purposes": testimonial.get("purposes", []), "photo": testimonial.get("photo", False)}
+
+    files = {}
+    screenshot = body.get("screenshot")
+    if screenshot:
+        extension = screenshot["media_type"].split("/")[1].replace("jpeg", "jpg")
+        files[f"screenshot.{extension}"] = (decode_file(screenshot, "screenshot"), screenshot["media_type"])
+    snapshot = body.get("page_snapshot")
+    if snapshot:
+        name = "page.mhtml" if snapshot["media_type"] == "multipart/related" else "page.html"
+        files[name] = (decode_file(snapshot, "page_snapshot"), snapshot["media_type"])
+    if body.get("comment_html"):
+        files["comment.html"] = (body["comment_html"].encode("utf-8"), "text/html")
+
+    fields = {
+        "kind": kind,
+        "platform": body.get("platform") or infer_platform(body["page_url"]),
+        "page_url": body["page_url"],
+        "permalink": body.get("permalink"),
+        "author": {"name": author.get("name"), "profile_url": author.get("profile_url")},
+        "text": body["text"],
+        "title": body.get("title"),
+        "rating": body.get("rating"),
+        "posted_at": body.get("posted_at"),
+        "posted_at_text": body.get("posted_at_text"),
+        "visit_date_text": body.get("visit_date_text"),
+        "post": ({"author": post.get("author"), "url": post.get("url"), "text": post.get("text")}
+                 if post else None),
+        "machine_translated": bool(body.get("machine_translated")),
+        "language": context.get("language") or "it",
+        "context": {name: context.get(name) for name in
+                    ("captured_at_client", "timezone", "user_agent", "extension_version", "server_ip",
+                     "language")},
+        "screenshot_rect": (screenshot or {}).get("rect"),
+        kind: offence if kind == "offence" else testimonial,
+    }
+    return fields, files
+
+
+def _other_kind(kind: str) -> str:
+    return "testimonial" if kind == "offence" else "offence"
