@@ -1,0 +1,130 @@
+import base64
+import hashlib
+import io
+import threading
+
+import pytest
+import waitress
+from flask.testing import FlaskClient
+from PIL import Image
+from werkzeug.datastructures import Headers
+
+from server import create_app
+
+TOKEN = "test-token-0123456789"
+HOST = "127.0.0.1:8765"
+
+
+def png_bytes(width=64, height=48, color=(200, 30, 30)) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (width, height), color).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+MHTML = (b"From: <Saved by Blink>\r\nSnapshot-Content-Location: https://www.facebook.com/trattoria.demo\r\n"
+         b"Subject: Trattoria Demo\r\nMIME-Version: 1.0\r\nContent-Type: multipart/related;\r\n"
+         b"\ttype=\"text/html\";\r\n\tboundary=\"----MultipartBoundary--demo----\"\r\n\r\n"
+         b"------MultipartBoundary--demo----\r\nContent-Type: text/html\r\n\r\n<html><body>Demo</body></html>\r\n"
+         b"------MultipartBoundary--demo------\r\n")
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def make_capture(kind="offence", **overrides) -> dict:
+    """A valid POST /api/captures body, as the extension sends it (invented people and text)."""
+    body = {
+        "kind": kind,
+        "page_url": "https://www.facebook.com/trattoria.demo/posts/pfbid0Demo123",
+        "permalink": "https://www.facebook.com/trattoria.demo/posts/pfbid0Demo123?comment_id=1772521800368774",
+        "author": {"name": "Ottavio Inventato", "profile_url": "https://www.facebook.com/ottavio.inventato.7"},
+        "text": "Il peggior ristorante della città, il cuoco è un incapace.",
+        "posted_at": "2026-11-20T18:31:00+01:00",
+        "posted_at_text": "20 novembre alle ore 18:31",
+        "comment_html": '<div role="article" aria-label="Commento di Ottavio Inventato">…</div>',
+        "screenshot": {"media_type": "image/png", "data": b64(png_bytes()),
+                       "rect": {"x": 10, "y": 20, "width": 300, "height": 120}},
+        "page_snapshot": {"media_type": "multipart/related", "data": b64(MHTML)},
+        "context": {"captured_at_client": "2026-11-23T14:00:00.000Z", "timezone": "Europe/Rome",
+                    "user_agent": "Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0", "extension_version": "0.1.0",
+                    "server_ip": "157.240.0.35", "language": "it"},
+    }
+    if kind == "offence":
+        body["offence"] = {"category": "defamation", "known_since": "2026-11-22", "notes": "Cliente mai visto."}
+    else:
+        body["text"] = "Cena splendida, servizio attento: torneremo presto!"
+        body["testimonial"] = {"purposes": ["website", "social"], "photo": False}
+    body.update(overrides)
+    return body
+
+
+@pytest.fixture
+def sample_capture():
+    return make_capture
+
+
+@pytest.fixture
+def app(tmp_path):
+    app = create_app({"DATA_DIR": str(tmp_path / "data"), "TOKEN": TOKEN, "TESTING": True})
+    yield app
+    app.extensions["testimone.store"].close()
+
+
+@pytest.fixture
+def store(app):
+    return app.extensions["testimone.store"]
+
+
+class LocalClient(FlaskClient):
+    """Talks to the app as the extension does: own Host name and the pairing token, unless told otherwise."""
+
+    def open(self, *args, **kwargs):
+        kwargs.setdefault("base_url", f"http://{HOST}")
+        headers = Headers(kwargs.pop("headers", None))
+        headers.setdefault("Authorization", f"Bearer {TOKEN}")
+        kwargs["headers"] = headers
+        return super().open(*args, **kwargs)
+
+
+@pytest.fixture
+def client(app):
+    app.test_client_class = LocalClient
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+def tree_digest(folder) -> dict:
+    """Every file under `folder` with its SHA-256: compare before and after to prove nothing changed."""
+    return {str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest()
+            for path in sorted(folder.rglob("*")) if path.is_file()}
+
+
+class LiveServer:
+    def __init__(self, app, server):
+        self.app, self.server = app, server
+        self.port = server.effective_port
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.token = app.config["TOKEN"]
+        self.data_dir = app.extensions["testimone.store"].data_dir
+
+
+@pytest.fixture
+def live_server(tmp_path):
+    """The real app behind a real waitress server on a free loopback port."""
+    target = {}
+    server = waitress.create_server(lambda environ, respond: target["app"](environ, respond),
+                                    host="127.0.0.1", port=0, threads=8)
+    app = create_app({"DATA_DIR": str(tmp_path / "live-data"), "TOKEN": TOKEN,
+                      "PORT": server.effective_port})
+    target["app"] = app
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    yield LiveServer(app, server)
+    server.close()
+    thread.join(timeout=5)
+    app.extensions["testimone.store"].close()
