@@ -185,8 +185,12 @@ def validate(validator: Draft202012Validator, body: dict) -> None:
 def check_url(value: str | None, field: str) -> None:
     if value is None:
         return
-    parts = urlsplit(value)
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(value)
+        valid = parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+    except ValueError:  # e.g. "http://:]" (an unbalanced IPv6 bracket)
+        valid = False
+    if not valid:
         raise ApiError(400, "invalid_field", f"'{field}' must be an absolute http(s) URL.", field)
 
 

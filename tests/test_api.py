@@ -126,6 +126,7 @@ BAD = [
     ("file URL", make_capture(page_url="file:///etc/passwd"), "page_url", 400),
     ("data URL", make_capture(page_url="data:text/html,<b>x</b>"), "page_url", 400),
     ("URL without host", make_capture(page_url="https:///path"), "page_url", 400),
+    ("URL with broken IPv6 host", make_capture(page_url="HttP://:]"), "page_url", 400),
     ("bad permalink", make_capture(permalink="ftp://x.y/z"), "permalink", 400),
     ("bad profile URL", make_capture(author={"name": "A", "profile_url": "javascript:x"}), "author.profile_url", 400),
     ("invalid base64", make_capture(screenshot={"media_type": "image/png", "data": "%%%not base64%%%"}),
@@ -217,7 +218,7 @@ def test_list_newest_first_with_filters_and_paging(client):
 @pytest.mark.parametrize("query, field", [
     ("limit=0", "limit"), ("limit=201", "limit"), ("limit=abc", "limit"), ("kind=praise", "kind"),
     ("platform=myspace", "platform"), ("cursor=garbage!", "cursor"), ("q=" + "x" * 201, "q"),
-    ("status=%3Cscript%3E", "status"),
+    ("status=%3Cscript%3E", "status"), ("colour=red", "colour"),
 ])
 def test_list_bad_parameters(client, query, field):
     response = client.get(f"/api/captures?{query}")

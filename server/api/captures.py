@@ -64,8 +64,14 @@ def _choice(name: str, allowed: list[str]) -> str | None:
     return value
 
 
+LIST_PARAMETERS = {"kind", "status", "platform", "q", "limit", "cursor"}
+
+
 @bp.get("/captures")
 def list_captures():
+    unknown = sorted(set(request.args) - LIST_PARAMETERS)
+    if unknown:
+        raise ApiError(400, "invalid_field", f"Unknown parameter '{unknown[0]}'.", unknown[0])
     limit_text = request.args.get("limit", "50")
     if not limit_text.isdigit() or not 1 <= int(limit_text) <= MAX_LIMIT:
         raise ApiError(400, "invalid_field", f"'limit' must be a whole number from 1 to {MAX_LIMIT}.", "limit")
