@@ -1,8 +1,11 @@
 """The JSON API (/api): authentication, error answers, and the routes of each area's module.
 
-Each area module registers its routes on `bp` and describes them in its `OPENAPI_PATHS`
-(collected by server/openapi.py).
+Every module of this package is imported here: it registers its routes on `bp` and describes them
+in its `OPENAPI_PATHS` (collected by server/openapi.py).
 """
+import importlib
+import pkgutil
+
 from flask import Blueprint, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
@@ -54,4 +57,5 @@ def unexpected_error(error: Exception):
     return jsonify(body.to_dict()), 500
 
 
-from . import captures  # noqa: E402,F401  (registers routes on bp)
+for _module in pkgutil.iter_modules(__path__):
+    importlib.import_module(f"{__name__}.{_module.name}")
