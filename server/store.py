@@ -90,6 +90,7 @@ class Store:
         self.data_dir = Path(data_dir)
         self.cases_dir = self.data_dir / CASES
         self.cases_dir.mkdir(parents=True, exist_ok=True)
+        self.data_dir.chmod(0o700)  # personal data: readable by this user only
         self._lock = threading.RLock()
         self._hold_directory()
         self.db = TinyDB(storage=MemoryStorage)

@@ -63,6 +63,7 @@ def test_serve_stores_a_capture_and_keeps_the_token_private(served):
     url, env, data_dir = served
     token_file = data_dir / "token"
     assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
+    assert stat.S_IMODE(data_dir.stat().st_mode) == 0o700
     token = subprocess.run([sys.executable, "-m", "server", "token"], env=env, capture_output=True,
                            text=True, check=True).stdout.strip()
     assert token == token_file.read_text().strip() and len(token) >= 40
