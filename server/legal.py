@@ -38,6 +38,15 @@ LABELS = {
     "removal_demand": {"it": "Scadenza della diffida", "en": "Removal demand: compliance date"},
 }
 
+CATEGORY_LABELS = {
+    "insult": {"it": "insulto", "en": "insult"},
+    "defamation": {"it": "diffamazione", "en": "defamation"},
+    "threat_or_blackmail": {"it": "minaccia o ricatto", "en": "threat or blackmail"},
+    "fake_review": {"it": "recensione falsa", "en": "fake review"},
+    "harassment": {"it": "molestie", "en": "harassment"},
+    "other": {"it": "altro", "en": "other"},
+}
+
 STATUS_LABELS = {
     "open": {"it": "aperto", "en": "open"},
     "met": {"it": "rispettato", "en": "met"},

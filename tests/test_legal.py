@@ -109,7 +109,8 @@ def test_ingiuria_is_never_called_a_crime():
 
 
 def test_every_text_exists_in_both_languages():
-    for table in (legal.LABELS, legal.STATUS_LABELS, legal.CATEGORY_NOTES, legal.ADVICE, legal.DISCLAIMER):
+    for table in (legal.LABELS, legal.STATUS_LABELS, legal.CATEGORY_LABELS, legal.CATEGORY_NOTES, legal.ADVICE,
+                  legal.DISCLAIMER):
         for entry in (table.values() if table not in (legal.ADVICE, legal.DISCLAIMER) else [table]):
             assert set(entry) == {"it", "en"} and all(entry.values())
     assert len(legal.ADVICE["it"]) == len(legal.ADVICE["en"]) == 2

@@ -1,10 +1,13 @@
 """Captures: health, create, list, read one, and the OpenAPI document."""
+from datetime import date
+
 from flask import current_app, jsonify, request
 
 from .. import __version__
 from ..openapi import document, error_responses, json_response
 from ..errors import ApiError
-from ..schemas import KINDS, PLATFORMS, capture_from_body, parse_json_body
+from ..legal import compute_deadlines
+from ..schemas import KINDS, PLATFORMS, capture_from_body, parse_json_body, today_in_italy
 from ..store import decode_cursor, get_store
 from . import bp
 
@@ -49,6 +52,8 @@ def create_capture():
     state = {"status": INITIAL_STATUS[fields["kind"]]}
     if fields["kind"] == "offence":
         state["known_since"] = fields["offence"]["known_since"]
+        state["deadlines"] = compute_deadlines(fields["offence"]["category"], date.fromisoformat(state["known_since"]),
+                                               [], today_in_italy())
     record = get_store().create_capture(fields, files, **state)
     for hook in current_app.extensions.get("testimone.on_capture", []):
         record = hook(record) or record
