@@ -1,0 +1,98 @@
+"""GET /api/deadlines.ics, parsed back with the icalendar library."""
+from datetime import date, timedelta
+
+import pytest
+from icalendar import Calendar
+
+from conftest import TOKEN, make_capture
+from server import schemas
+from server.api import captures as api_captures
+from server.api import cases as api_cases
+
+
+@pytest.fixture(autouse=True)
+def today(monkeypatch):
+    """The dates in these tests are fixed: pin "today" (Italian time) so they keep their meaning."""
+    day = date(2026, 11, 23)
+    for module in (schemas, api_cases, api_captures):
+        monkeypatch.setattr(module, "today_in_italy", lambda: day)
+    return day
+
+
+def create(client, category="defamation", known_since="2026-11-22"):
+    body = make_capture("offence", offence={"category": category, "known_since": known_since})
+    return client.post("/api/captures", json=body).json["id"]
+
+
+def feed(client, **query):
+    response = client.get("/api/deadlines.ics", query_string=query)
+    assert response.status_code == 200, response.data
+    assert response.mimetype == "text/calendar"
+    return Calendar.from_ical(response.data)
+
+
+def events(calendar):
+    return {str(event["uid"]): event for event in calendar.walk("VEVENT")}
+
+
+def test_every_open_deadline_is_an_all_day_event_with_two_alarms(client):
+    case_id = create(client)
+    calendar = feed(client)
+    assert str(calendar["version"]) == "2.0" and "prodid" in calendar
+    found = events(calendar)
+    assert set(found) == {f"{case_id}-querela@testimone.localhost", f"{case_id}-civil_damages@testimone.localhost"}
+    querela = found[f"{case_id}-querela@testimone.localhost"]
+    assert querela.decoded("dtstart") == date(2027, 2, 22)  # a date, not a date-time: all day
+    assert querela.decoded("dtend") == date(2027, 2, 23)
+    assert str(querela["summary"]) == f"Termine per la querela — caso {case_id[-6:]} (diffamazione)"
+    description = str(querela["description"])
+    assert "22/11/2026" in description and "art. 124 c.p." in description and f"/cases/{case_id}" in description
+    assert sorted(alarm.decoded("trigger") for alarm in querela.walk("VALARM")) == [timedelta(days=-14),
+                                                                                  timedelta(days=-7)]
+    assert all(str(alarm["action"]) == "DISPLAY" and alarm["description"] for alarm in querela.walk("VALARM"))
+
+
+def test_the_feed_names_no_author_and_quotes_no_text(client):
+    create(client)
+    raw = client.get("/api/deadlines.ics").data
+    assert b"Ottavio" not in raw and b"incapace" not in raw
+
+
+def test_met_missed_and_resolved_deadlines_are_left_out(client):
+    filed = create(client)
+    client.post(f"/api/captures/{filed}/actions", json={"type": "complaint_filed", "date": "2026-11-23"})
+    old = create(client, known_since="2025-01-10")  # querela missed on 10 Apr 2025
+    closed = create(client)
+    client.post(f"/api/captures/{closed}/actions", json={"type": "resolved", "date": "2026-11-23"})
+    uids = set(events(feed(client)))
+    assert uids == {f"{filed}-civil_damages@testimone.localhost", f"{old}-civil_damages@testimone.localhost"}
+
+
+def test_english_feed_and_stalking(client):
+    case_id = create(client, "harassment", "2026-08-31")
+    event = events(feed(client, lang="en"))[f"{case_id}-querela_stalking@testimone.localhost"]
+    assert str(event["summary"]) == f"Deadline for the criminal complaint (stalking) — case {case_id[-6:]} (harassment)"
+    assert event.decoded("dtstart") == date(2027, 2, 28)
+    assert "to be confirmed by your lawyer" in str(event["description"])
+
+
+def test_the_token_may_come_as_a_query_parameter(client):
+    create(client)
+    assert client.get("/api/deadlines.ics", headers={"Authorization": ""}).status_code == 401
+    assert client.get("/api/deadlines.ics", headers={"Authorization": ""},
+                      query_string={"token": "wrong"}).status_code == 401
+    response = client.get("/api/deadlines.ics", headers={"Authorization": ""}, query_string={"token": TOKEN})
+    assert response.status_code == 200 and len(events(Calendar.from_ical(response.data))) == 2
+    # Only this route: the rest of the API still wants the header.
+    assert client.get("/api/captures", headers={"Authorization": ""}, query_string={"token": TOKEN}).status_code == 401
+
+
+@pytest.mark.parametrize("query, field", [({"lang": "fr"}, "lang"), ({"format": "json"}, "format")])
+def test_bad_parameters(client, query, field):
+    response = client.get("/api/deadlines.ics", query_string=query)
+    assert response.status_code == 400 and response.json["error"]["field"] == field
+
+
+def test_an_empty_feed_is_still_a_valid_calendar(client):
+    calendar = feed(client)
+    assert calendar.walk("VEVENT") == [] and str(calendar["x-wr-calname"]) == "Testimone — scadenze"
