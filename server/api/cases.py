@@ -58,12 +58,6 @@ VALIDATORS = {name: Draft202012Validator(schema) for name, schema in {
     "revocation": REVOCATION_SCHEMA, "action": ACTION_SCHEMA, "case_patch": CASE_PATCH_SCHEMA}.items()}
 
 
-def _body(kind: str) -> dict:
-    body = parse_json_body(request.get_data(cache=False))
-    validate(VALIDATORS[kind], body)
-    return body
-
-
 def _signature_ok(media_type: str, data: bytes) -> bool:
     signatures = {"image/png": b"\x89PNG\r\n\x1a\n", "image/jpeg": b"\xff\xd8\xff", "application/pdf": b"%PDF-"}
     if media_type in signatures:
@@ -114,11 +108,10 @@ def _dry_run(case_id: str, step) -> dict:
     return record
 
 
-# -- testimonials ---------------------------------------------------------------------------------
+# -- steps: a body in, the stored result out. The routes below and the dashboard's forms share them. --
 
-@bp.post("/captures/<case_id>/consent")
-def record_consent(case_id: str):
-    body = _body("consent")
+def consent_step(case_id: str, body: dict) -> dict:
+    validate(VALIDATORS["consent"], body)
     check_date(body["received_at"], "received_at", not_future=True)
     decoded = _decode_evidence(body.get("evidence"), "evidence")
     now = _now()
@@ -129,12 +122,11 @@ def record_consent(case_id: str):
                                 granted=[p for p in PURPOSES if body["purposes"][p]], photo=body["photo"],
                                 received_via=body["received_via"], received_at=body["received_at"],
                                 evidence=evidence and evidence["sha256"])
-    return jsonify(case_answer(record)), 201
+    return case_answer(record)
 
 
-@bp.post("/captures/<case_id>/placements")
-def add_placement(case_id: str):
-    body = _body("placement")
+def placement_step(case_id: str, body: dict) -> dict:
+    validate(VALIDATORS["placement"], body)
     check_url(body.get("url"), "url")
     check_date(body["published_at"], "published_at", not_future=True)
     now = _now()
@@ -146,13 +138,11 @@ def add_placement(case_id: str):
 
     record = get_store().update(case_id, step, "placement.added", channel=body["channel"],
                                 published_at=body["published_at"])
-    return jsonify({"id": added["id"], "placement": added, "status": record["status"]}), 201, {
-        "Location": f"/api/captures/{case_id}"}
+    return {"id": added["id"], "placement": added, "status": record["status"]}
 
 
-@bp.patch("/captures/<case_id>/placements/<placement_id>")
-def remove_placement(case_id: str, placement_id: str):
-    body = _body("placement_patch")
+def removal_step(case_id: str, placement_id: str, body: dict) -> dict:
+    validate(VALIDATORS["placement_patch"], body)
     check_date(body["removed_at"], "removed_at", not_future=True)
     decoded = _decode_evidence(body.get("evidence"), "evidence")
     _dry_run(case_id, lambda record: cases.remove_placement(record, placement_id, body["removed_at"], None))
@@ -161,7 +151,7 @@ def remove_placement(case_id: str, placement_id: str):
         case_id, lambda record: cases.remove_placement(record, placement_id, body["removed_at"], evidence),
         "placement.removed", placement=placement_id, removed_at=body["removed_at"],
         evidence=evidence and evidence["sha256"])
-    return jsonify(case_answer(record))
+    return case_answer(record)
 
 
 def forget_documents(case_id: str) -> None:
@@ -173,9 +163,8 @@ def forget_documents(case_id: str) -> None:
     documents.forget(case_id)
 
 
-@bp.post("/captures/<case_id>/revocation")
-def revoke_consent(case_id: str):
-    body = _body("revocation")
+def revocation_step(case_id: str, body: dict) -> dict:
+    validate(VALIDATORS["revocation"], body)
     check_date(body["received_at"], "received_at", not_future=True)
     now = _now()
     current = load_case(case_id)
@@ -185,27 +174,23 @@ def revoke_consent(case_id: str):
                                "consent.withdrawn", received_at=body["received_at"],
                                received_via=body["received_via"], erased=files)
     forget_documents(case_id)
-    return jsonify({"id": case_id, "status": record["status"], "erased": record["erasure"]["erased"],
-                    "to_take_down": cases.active_placements(record)})
+    return {"id": case_id, "status": record["status"], "erased": record["erasure"]["erased"],
+            "to_take_down": cases.active_placements(record)}
 
 
-# -- offences -------------------------------------------------------------------------------------
-
-@bp.post("/captures/<case_id>/actions")
-def record_action(case_id: str):
-    body = _body("action")
+def action_step(case_id: str, body: dict) -> dict:
+    validate(VALIDATORS["action"], body)
     check_date(body["date"], "date", not_future=True)
     check_date(body.get("due"), "due")
     today, now = today_in_italy(), _now()
     load_case(case_id)
     record = get_store().update(case_id, lambda record: cases.record_action(record, body, today, now),
                                 "action.recorded", type=body["type"], date=body["date"])
-    return jsonify(case_answer(record)), 201
+    return case_answer(record)
 
 
-@bp.patch("/captures/<case_id>")
-def patch_case(case_id: str):
-    body = _body("case_patch")
+def patch_step(case_id: str, body: dict) -> dict:
+    validate(VALIDATORS["case_patch"], body)
     if "known_since" in body and "reason" not in body:
         raise ApiError(400, "invalid_field", "'reason' is required when 'known_since' changes.", "reason")
     if "reason" in body and "known_since" not in body:
@@ -224,7 +209,43 @@ def patch_case(case_id: str):
     if "known_since" in body:  # the reason is the owner's own words: in the record, not the audit log
         details.update({"known_since_from": before.get("known_since"), "known_since_to": body["known_since"]})
     record = get_store().update(case_id, step, "case.updated", **details)
-    return jsonify(case_answer(record))
+    return case_answer(record)
+
+
+# -- routes ---------------------------------------------------------------------------------------
+
+def _json() -> dict:
+    return parse_json_body(request.get_data(cache=False))
+
+
+@bp.post("/captures/<case_id>/consent")
+def record_consent(case_id: str):
+    return jsonify(consent_step(case_id, _json())), 201
+
+
+@bp.post("/captures/<case_id>/placements")
+def add_placement(case_id: str):
+    return jsonify(placement_step(case_id, _json())), 201, {"Location": f"/api/captures/{case_id}"}
+
+
+@bp.patch("/captures/<case_id>/placements/<placement_id>")
+def remove_placement(case_id: str, placement_id: str):
+    return jsonify(removal_step(case_id, placement_id, _json()))
+
+
+@bp.post("/captures/<case_id>/revocation")
+def revoke_consent(case_id: str):
+    return jsonify(revocation_step(case_id, _json()))
+
+
+@bp.post("/captures/<case_id>/actions")
+def record_action(case_id: str):
+    return jsonify(action_step(case_id, _json())), 201
+
+
+@bp.patch("/captures/<case_id>")
+def patch_case(case_id: str):
+    return jsonify(patch_step(case_id, _json()))
 
 
 def all_records() -> list[dict]:
