@@ -1,0 +1,140 @@
+"""`testimone verify` and GET /api/verify: every tampering is detected and named."""
+import json
+
+import pytest
+import requests
+from click.testing import CliRunner
+
+from conftest import TOKEN, make_capture, tree_digest
+from server.cli import main
+from server.verify import verify
+
+
+def capture(client, **overrides) -> str:
+    answer = client.post("/api/captures", json=make_capture(**overrides))
+    assert answer.status_code == 201, answer.json
+    return answer.json["id"]
+
+
+@pytest.fixture
+def cases(client, store):
+    ids = [capture(client), capture(client, kind="testimonial")]
+    store.add_evidence(ids[0], "consent-reply.eml", b"From: a@example.org\r\n\r\nSi", "message/rfc822")
+    return ids
+
+
+def test_intact_data_dir_verifies(store, cases):
+    report = verify(store.data_dir)
+    assert report["ok"], report["problems"]
+    assert report["checked"] == {"cases": 2, "files": 9, "audit_lines": 3}
+
+
+def test_flipped_byte_in_screenshot_is_named(store, cases):
+    path = store.data_dir / "cases" / cases[0] / "screenshot.png"
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    path.write_bytes(bytes(data))
+    report = verify(store.data_dir)
+    assert not report["ok"]
+    assert len(report["problems"]) == 1
+    assert report["problems"][0].startswith(f"cases/{cases[0]}/screenshot.png: SHA-256")
+    assert report["cases"][cases[1]] == []
+
+
+def test_deleted_page_snapshot_is_named(store, cases):
+    (store.data_dir / "cases" / cases[1] / "page.mhtml").unlink()
+    assert verify(store.data_dir)["problems"] == [f"cases/{cases[1]}/page.mhtml: missing"]
+
+
+def test_modified_capture_json_is_named(store, cases):
+    path = store.data_dir / "cases" / cases[0] / "capture.json"
+    path.write_bytes(path.read_bytes().replace("incapace".encode(), "simpatico".encode()))
+    problems = verify(store.data_dir)["problems"]
+    assert len(problems) == 1 and problems[0].startswith(f"cases/{cases[0]}/capture.json: SHA-256")
+
+
+def test_edited_audit_line_is_named(store, cases):
+    path = store.data_dir / "audit.log"
+    lines = path.read_bytes().split(b"\n")
+    lines[1] = lines[1].replace(b'"capture.created"', b'"capture.created "')
+    path.write_bytes(b"\n".join(lines))
+    problems = verify(store.data_dir)["problems"]
+    assert "audit.log line 3: chain broken (line edited, removed or inserted before it)" in problems
+
+
+def test_removed_audit_line_is_named(store, cases):
+    path = store.data_dir / "audit.log"
+    lines = path.read_bytes().split(b"\n")
+    del lines[0]
+    path.write_bytes(b"\n".join(lines))
+    problems = verify(store.data_dir)["problems"]
+    assert any(p.startswith("audit.log line 1: chain broken") for p in problems)
+    assert any(p.startswith("audit.log line 1: sequence number 2") for p in problems)
+
+
+def test_truncated_audit_log_is_detected(store, cases):
+    """Cutting the newest lines leaves a valid chain: the case histories show what is missing."""
+    path = store.data_dir / "audit.log"
+    lines = path.read_bytes().split(b"\n")
+    path.write_bytes(lines[0] + b"\n")
+    problems = verify(store.data_dir)["problems"]
+    assert sorted(problems) == sorted([f"audit.log: 1 event(s) evidence.added of case {cases[0]} missing "
+                        "(log truncated or lines removed)",
+                        f"audit.log: 1 event(s) capture.created of case {cases[1]} missing "
+                        "(log truncated or lines removed)"])
+
+
+def test_audit_log_cut_mid_line_is_named(store, cases):
+    path = store.data_dir / "audit.log"
+    data = path.read_bytes()
+    path.write_bytes(data[:-20])
+    assert any(p.startswith("audit.log line 3: incomplete line") for p in verify(store.data_dir)["problems"])
+
+
+def test_erased_files_are_not_failures(store, cases):
+    names = ["screenshot.png", "page.mhtml", "comment.html", "capture.json"]
+    store.erase(cases[1], names, lambda record: record.update(text=None), "consent.withdrawn.erased",
+                erased=names)
+    assert verify(store.data_dir)["ok"]
+    (store.data_dir / "cases" / cases[0] / "comment.html").unlink()  # not erased: a loss
+    assert verify(store.data_dir)["problems"] == [f"cases/{cases[0]}/comment.html: missing"]
+
+
+def test_single_case_and_unknown_case(store, cases):
+    (store.data_dir / "cases" / cases[1] / "page.mhtml").unlink()
+    assert verify(store.data_dir, cases[0])["ok"]
+    assert not verify(store.data_dir, cases[1])["ok"]
+    assert verify(store.data_dir, "nope")["problems"] == ["case nope: not found"]
+
+
+def test_api_verify_report(client, store, cases):
+    answer = client.get("/api/verify")
+    assert answer.status_code == 200 and answer.json["ok"] is True
+    (store.data_dir / "cases" / cases[0] / "comment.html").write_bytes(b"<div>altro</div>")
+    answer = client.get(f"/api/verify?case={cases[0]}")
+    assert answer.json["ok"] is False
+    assert answer.json["cases"][cases[0]][0].startswith(f"cases/{cases[0]}/comment.html: SHA-256")
+    assert client.get("/api/verify?case=missing").status_code == 404
+    bad = client.get("/api/verify?cases=x")
+    assert bad.status_code == 400 and bad.json["error"]["field"] == "cases"
+    assert client.get("/api/verify", headers={"Authorization": "Bearer wrong"}).status_code == 401
+
+
+def test_cli_verify_while_the_server_runs(live_server, monkeypatch):
+    """The running server holds the store's lock: verify reads the files and changes nothing."""
+    answer = requests.post(f"{live_server.url}/api/captures", json=make_capture(),
+                           headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30)
+    assert answer.status_code == 201
+    case_id = answer.json()["id"]
+    monkeypatch.setenv("TESTIMONE_DATA_DIR", str(live_server.data_dir))
+    before = tree_digest(live_server.data_dir)
+    result = CliRunner().invoke(main, ["verify"])
+    assert result.exit_code == 0, result.output
+    assert "OK:" in result.output
+    assert tree_digest(live_server.data_dir) == before
+    (live_server.data_dir / "cases" / case_id / "screenshot.png").write_bytes(b"not the screenshot")
+    result = CliRunner().invoke(main, ["verify", "--case", case_id])
+    assert result.exit_code == 1
+    assert f"cases/{case_id}/screenshot.png: SHA-256" in result.output
+    result = CliRunner().invoke(main, ["verify", "--json"])
+    assert json.loads(result.output)["ok"] is False
