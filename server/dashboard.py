@@ -1,0 +1,370 @@
+"""The local dashboard at / : server-rendered pages (Italian/English) and CSRF-protected forms.
+
+Forms run the same steps as the JSON API (server/api/cases.py), so a rule lives in one place. The
+dashboard never hands the pairing token to the browser except on the "Connect the extension" page;
+PDFs are fetched from the API inside the server and streamed to the page.
+"""
+import base64
+import hmac
+import json
+import secrets
+from datetime import date
+from pathlib import Path
+from urllib.parse import urlencode
+
+from flask import (Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request,
+                   session, url_for)
+from werkzeug.test import EnvironBuilder
+
+from . import cases, legal, schemas
+from .api import cases as steps
+from .api.captures import load_case
+from .calendar import open_deadlines
+from .errors import ApiError
+from .schemas import KINDS, PLATFORMS, PURPOSES
+from .store import decode_cursor, get_store
+
+try:
+    from . import profile as business_profile
+except ImportError:  # server/profile.py (documents issue) has not landed yet
+    business_profile = None
+
+bp = Blueprint("dashboard", __name__)
+
+STRINGS = json.loads((Path(__file__).parent / "templates" / "strings.json").read_text(encoding="utf-8"))
+LANGUAGES = ("it", "en")
+URGENT_DAYS = 14  # LEGAL.md: the first reminder comes 14 days before a deadline
+PAGE_SIZE = 25
+DOCUMENTS = {  # dashboard name -> (API path, which cases have it)
+    "document.pdf": ("document.pdf", None),
+    "removal-demand.pdf": ("removal-demand.pdf", "offence"),
+    "takedown.pdf": ("takedown.pdf", "testimonial"),
+    "bundle.zip": ("bundle.zip", None),
+}
+CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; object-src 'none'; "
+       "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+
+
+@bp.record_once
+def configure_sessions(state) -> None:
+    """The session holds the CSRF token. Its key is derived from the pairing token: stable per install,
+    secret as the token is, and a new token logs every browser out."""
+    app = state.app
+    if not app.secret_key:
+        app.secret_key = hmac.new(app.config["TOKEN"].encode(), b"testimone dashboard session", "sha256").digest()
+    # Cookies are shared by every port of 127.0.0.1: a name of our own, and never sent cross-site.
+    app.config["SESSION_COOKIE_NAME"] = "testimone_session"
+    app.config["SESSION_COOKIE_SAMESITE"] = "Strict"
+
+
+# -- language, CSRF, headers ----------------------------------------------------------------------
+
+def language() -> str:
+    if session.get("lang") in LANGUAGES:
+        return session["lang"]
+    stored = get_store().get_setting("profile") or {}
+    return stored.get("default_language") if stored.get("default_language") in LANGUAGES else "it"
+
+
+def t(key: str, **values) -> str:
+    return STRINGS[key][g.lang].format(**values)
+
+
+def csrf_token() -> str:
+    if "csrf" not in session:
+        session["csrf"] = secrets.token_urlsafe(32)
+    return session["csrf"]
+
+
+@bp.before_request
+def before() -> Response | None:
+    g.lang = language()
+    if request.method != "POST":
+        return None
+    sent = request.form.get("csrf_token", "")
+    expected = session.get("csrf", "")
+    origin = request.headers.get("Origin")
+    same_origin = origin is None or origin == request.host_url.rstrip("/")
+    if not expected or not hmac.compare_digest(sent.encode(), expected.encode()) or not same_origin:
+        return Response(render_template("error.html", title=t("csrf_title"), message=t("csrf_message")), 400)
+    return None
+
+
+@bp.after_request
+def headers(response: Response) -> Response:
+    response.headers["Content-Security-Policy"] = CSP
+    response.headers.setdefault("Cache-Control", "no-store")  # pages show personal data
+    return response
+
+
+@bp.app_context_processor
+def template_helpers() -> dict:
+    if request.blueprint != "dashboard":
+        return {}
+    return {"t": t, "lang": g.lang, "csrf_token": csrf_token, "legal": legal, "cases": cases,
+            "PURPOSES": PURPOSES, "label": label, "day": format_day, "instant": format_instant,
+            "days_until": days_until}
+
+
+def days_until(value: str) -> int:
+    return (date.fromisoformat(value) - schemas.today_in_italy()).days
+
+
+def label(group: str, value) -> str:
+    """The text for a vocabulary value (status, kind, action...), falling back to the raw value."""
+    entry = STRINGS.get(f"{group}.{value}")
+    return entry[g.lang] if entry else str(value)
+
+
+def format_day(value: str | None) -> str:
+    if not value:
+        return "—"
+    day = date.fromisoformat(value[:10])
+    return f"{day:%d/%m/%Y}" if g.lang == "it" else f"{day:%d %b %Y}"
+
+
+def format_instant(value: str | None) -> str:
+    """A UTC timestamp as stored, shown in UTC (evidence times are compared across time zones)."""
+    return f"{format_day(value)} {value[11:16]} UTC" if value else "—"
+
+
+@bp.errorhandler(404)
+def not_found(_error):
+    return render_template("error.html", title=t("not_found_title"), message=t("not_found_message")), 404
+
+
+@bp.get("/lang/<code>")
+def set_language(code: str):
+    if code in LANGUAGES:
+        session["lang"] = code
+    target = request.args.get("next", "/")
+    return redirect(target if target.startswith("/") and not target.startswith("//") else "/")
+
+
+# -- pages ----------------------------------------------------------------------------------------
+
+def _choice(name: str, allowed) -> str | None:
+    value = request.args.get(name) or None
+    return value if value in allowed else None
+
+
+@bp.get("/")
+def case_list():
+    today = schemas.today_in_italy()
+    filters = {"kind": _choice("kind", KINDS), "platform": _choice("platform", PLATFORMS),
+               "status": _choice("status", cases.TESTIMONIAL_STATUSES + cases.OFFENCE_STATUSES),
+               "q": (request.args.get("q") or "").strip()[:200] or None}
+    cursor = request.args.get("cursor")
+    try:
+        decode_cursor(cursor) if cursor else None
+    except ValueError:
+        cursor = None
+    items, next_cursor = get_store().list(**filters, limit=PAGE_SIZE, cursor=cursor)
+    upcoming = [(record, deadline, (date.fromisoformat(deadline["due"]) - today).days)
+                for record, deadline in open_deadlines(steps.all_records(), today)][:8]
+    for record in items:
+        cases.refresh_deadlines(record, today)
+    next_url = url_for(".case_list", **{k: v for k, v in filters.items() if v}, cursor=next_cursor) \
+        if next_cursor else None
+    return render_template("cases.html", items=items, filters=filters, upcoming=upcoming, next_url=next_url,
+                           urgent_days=URGENT_DAYS, statuses=cases.TESTIMONIAL_STATUSES + cases.OFFENCE_STATUSES,
+                           kinds=KINDS, platforms=PLATFORMS, today=today)
+
+
+def _case_or_404(case_id: str) -> dict:
+    try:
+        return load_case(case_id)
+    except ApiError:
+        abort(404)
+
+
+@bp.get("/cases/<case_id>")
+def case_page(case_id: str):
+    record = _case_or_404(case_id)
+    today = schemas.today_in_italy()
+    cases.refresh_deadlines(record, today)
+    screenshot = next((e for e in record["evidence"] if e["name"].startswith("screenshot.")), None)
+    return render_template("case.html", case=record, today=today, screenshot=screenshot,
+                           consent=cases.consent(record) if record["kind"] == "testimonial" else None,
+                           active=cases.active_placements(record), documents=_documents(record))
+
+
+def _documents(record: dict) -> list[str]:
+    names = [name for name, (_, kind) in DOCUMENTS.items() if kind in (None, record["kind"])]
+    if record["kind"] == "testimonial" and not (record.get("consent") or {}).get("withdrawal"):
+        names.remove("takedown.pdf")
+    return names
+
+
+@bp.get("/cases/<case_id>/evidence/<name>")
+def evidence(case_id: str, name: str):
+    record = _case_or_404(case_id)
+    entry = next((e for e in record["evidence"] if e["name"] == name), None)
+    if entry is None:
+        abort(404)
+    data = get_store().read_evidence(case_id, name)
+    if entry["media_type"] in ("image/png", "image/jpeg", "image/webp"):
+        return Response(data, mimetype=entry["media_type"])
+    # Captured HTML must never run on this origin: every other file is a download.
+    return Response(data, mimetype="application/octet-stream",
+                    headers={"Content-Disposition": f'attachment; filename="{case_id}-{name}"'})
+
+
+@bp.get("/cases/<case_id>/files/<document>")
+def document(case_id: str, document: str):
+    """Stream a PDF (or the bundle) from the API, adding the token here: the page never holds it."""
+    if document not in DOCUMENTS or "csrf" not in session:  # no session: a link from another site
+        return redirect(url_for(".case_page", case_id=case_id))
+    _case_or_404(case_id)
+    query = urlencode({"lang": request.args.get("lang", g.lang)})
+    environ = EnvironBuilder(path=f"/api/captures/{case_id}/{DOCUMENTS[document][0]}", query_string=query,
+                             base_url=request.host_url,
+                             headers={"Authorization": f"Bearer {current_app.config['TOKEN']}"}).get_environ()
+    answer = Response.from_app(current_app.wsgi_app, environ)
+    if answer.status_code != 200:
+        message = (answer.get_json(silent=True) or {}).get("error", {}).get("message", answer.status)
+        flash(t("document_unavailable", detail=message), "error")
+        return redirect(url_for(".case_page", case_id=case_id))
+    return Response(answer.get_data(), mimetype=answer.mimetype,
+                    headers={"Content-Disposition": answer.headers.get("Content-Disposition", "attachment")})
+
+
+@bp.get("/calendar.ics")
+def calendar_file():
+    """The deadlines feed as a one-off download, for calendar services that cannot reach this computer."""
+    if "csrf" not in session:
+        return redirect(url_for(".connect"))
+    environ = EnvironBuilder(path="/api/deadlines.ics", query_string=urlencode({"lang": g.lang}),
+                             base_url=request.host_url,
+                             headers={"Authorization": f"Bearer {current_app.config['TOKEN']}"}).get_environ()
+    answer = Response.from_app(current_app.wsgi_app, environ)
+    return Response(answer.get_data(), mimetype="text/calendar",
+                    headers={"Content-Disposition": 'attachment; filename="testimone-deadlines.ics"'})
+
+
+@bp.get("/authors")
+def author_page():
+    profile_url = request.args.get("profile_url", "")
+    try:
+        schemas.check_url(profile_url or None, "profile_url")
+    except ApiError:
+        abort(404)
+    if not profile_url:
+        abort(404)
+    today = schemas.today_in_italy()
+    view = cases.author_view(profile_url, steps.all_records())
+    for record in view["cases"]:
+        cases.refresh_deadlines(record, today)
+    return render_template("author.html", author=view, signal_names=cases.SIGNALS)
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+def settings():
+    stored = get_store().get_setting("profile") or {}
+    errors = {}
+    if business_profile is None:
+        return render_template("settings.html", fields=[], values={}, errors={}, available=False)
+    values = business_profile.complete(stored)
+    if request.method == "POST":
+        submitted = {field: request.form.get(field, "") for field in business_profile.FIELDS}
+        try:
+            clean = business_profile.validate(submitted)
+        except business_profile.ProfileError as error:
+            errors[error.field] = error.message
+            values = submitted
+        else:
+            get_store().put_setting("profile", clean)
+            session["lang"] = clean["default_language"]
+            g.lang = clean["default_language"]
+            flash(t("settings_saved"), "ok")
+            return redirect(url_for(".settings"))
+    fields = [(field, business_profile.FIELD_NAMES.get(field, {}).get(g.lang, field),
+               field in business_profile.REQUIRED) for field in business_profile.FIELDS]
+    return render_template("settings.html", fields=fields, values=values, errors=errors, available=True,
+                           missing=business_profile.missing_fields(stored))
+
+
+@bp.get("/connect")
+def connect():
+    server = request.host_url.rstrip("/")
+    token = current_app.config["TOKEN"]
+    return render_template("connect.html", server=server, token=token,
+                           feed=f"{server}/api/deadlines.ics?{urlencode({'token': token, 'lang': g.lang})}")
+
+
+# -- forms ----------------------------------------------------------------------------------------
+
+def _file(name: str) -> dict | None:
+    upload = request.files.get(name)
+    if not upload or not upload.filename:
+        return None
+    return {"media_type": upload.mimetype, "data": base64.b64encode(upload.read()).decode()}
+
+
+def _text(name: str) -> str | None:
+    return (request.form.get(name) or "").strip() or None
+
+
+def _run(case_id: str, anchor: str, step, done_key: str):
+    """Run an API step with the form's values; report the outcome on the case page."""
+    _case_or_404(case_id)
+    try:
+        step()
+    except ApiError as error:
+        field = label("field", (error.field or "").split(".")[0]) if error.field else ""
+        flash(t(f"error.{error.code}" if f"error.{error.code}" in STRINGS else "error.other",
+                field=field, detail=error.message), "error")
+    else:
+        flash(t(done_key), "ok")
+    return redirect(url_for(".case_page", case_id=case_id) + f"#{anchor}")
+
+
+@bp.post("/cases/<case_id>/consent")
+def consent_form(case_id: str):
+    body = {"decision": request.form.get("decision"),
+            "purposes": {p: f"purpose_{p}" in request.form for p in PURPOSES},
+            "photo": "photo" in request.form, "attribution": request.form.get("attribution"),
+            "received_via": request.form.get("received_via"), "received_at": request.form.get("received_at"),
+            "evidence": _file("evidence")}
+    return _run(case_id, "consent", lambda: steps.consent_step(case_id, body), "done.consent")
+
+
+@bp.post("/cases/<case_id>/placements")
+def placement_form(case_id: str):
+    body = {"channel": request.form.get("channel"), "url": _text("url"), "description": _text("description"),
+            "published_at": request.form.get("published_at")}
+    return _run(case_id, "placements", lambda: steps.placement_step(case_id, body), "done.placement")
+
+
+@bp.post("/cases/<case_id>/placements/<placement_id>/removed")
+def removal_form(case_id: str, placement_id: str):
+    body = {"removed_at": request.form.get("removed_at"), "evidence": _file("evidence")}
+    return _run(case_id, "placements", lambda: steps.removal_step(case_id, placement_id, body), "done.removal")
+
+
+@bp.post("/cases/<case_id>/revocation")
+def revocation_form(case_id: str):
+    body = {"received_at": request.form.get("received_at"), "received_via": request.form.get("received_via")}
+    if "confirm" not in request.form:
+        flash(t("error.confirm"), "error")
+        return redirect(url_for(".case_page", case_id=case_id) + "#revocation")
+    return _run(case_id, "placements", lambda: steps.revocation_step(case_id, body), "done.revocation")
+
+
+@bp.post("/cases/<case_id>/actions")
+def action_form(case_id: str):
+    body = {"type": request.form.get("type"), "date": request.form.get("date"),
+            "reference": _text("reference"), "notes": _text("notes"), "due": _text("due")}
+    return _run(case_id, "actions", lambda: steps.action_step(case_id, body), "done.action")
+
+
+@bp.post("/cases/<case_id>/known-since")
+def known_since_form(case_id: str):
+    body = {"known_since": request.form.get("known_since"), "reason": _text("reason") or ""}
+    return _run(case_id, "deadlines", lambda: steps.patch_step(case_id, body), "done.known_since")
+
+
+@bp.post("/cases/<case_id>/signals")
+def signals_form(case_id: str):
+    body = {"signals": [s for s in cases.SIGNALS if f"signal_{s}" in request.form]}
+    return _run(case_id, "signals", lambda: steps.patch_step(case_id, body), "done.signals")
