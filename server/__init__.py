@@ -28,4 +28,7 @@ def create_app(test_config=None) -> Flask:
     from .api import bp as api_bp
 
     app.register_blueprint(api_bp)
+    from .dashboard import bp as dashboard_bp
+
+    app.register_blueprint(dashboard_bp)
     return app
