@@ -31,4 +31,9 @@ def create_app(test_config=None) -> Flask:
     from .dashboard import bp as dashboard_bp
 
     app.register_blueprint(dashboard_bp)
+
+    from . import signing, timestamps
+
+    signing.init_app(app, explicit_config=test_config is not None)
+    timestamps.init_app(app, explicit_config=test_config is not None)  # background: clock, witness, RFC 3161
     return app

@@ -69,5 +69,109 @@ def _check_pdf_engine() -> None:
                     "(macOS: brew install pango).", fg="red", err=True)
 
 
+@main.command()
+@click.option("--case", "case_id", help="Only this case (the audit chain is always checked whole).")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def verify(case_id, as_json):
+    """Recompute every hash, walk the audit chain, check timestamps (works while the server runs)."""
+    import json
+
+    from .verify import format_report, verify as verify_data_dir
+
+    report = verify_data_dir(config.data_dir({**config.DEFAULTS, **config.from_environment()}), case_id)
+    click.echo(json.dumps(report, indent=2, ensure_ascii=False) if as_json else format_report(report))
+    sys.exit(0 if report["ok"] else 1)
+
+
+@main.command()
+@click.argument("case_id")
+@click.argument("target", type=click.Path())
+def export(case_id, target):
+    """Write a case's evidence bundle to TARGET: a folder, or a file ending in .zip."""
+    from pathlib import Path
+
+    from . import bundle
+    from .verify import load_records
+
+    settings = {**config.DEFAULTS, **config.from_environment()}
+    folder = config.data_dir(settings)
+    record = load_records(folder).get(case_id)
+    if record is None:
+        raise click.ClickException(f"No case with id '{case_id}' in {folder}.")
+    documents, note = bundle.fetch_document(_document_getter(settings, folder), record)
+    files = bundle.build(folder, record, documents, note, generator=f"Testimone {__version__}")
+    if target.endswith(".zip"):
+        Path(target).write_bytes(bundle.to_zip(files, case_id))
+    else:
+        try:
+            bundle.to_folder(files, target)
+        except FileExistsError as error:
+            raise click.ClickException(str(error)) from None
+    click.echo(f"{target}: {len(files)} files" + (f" ({note})" if note else ""))
+
+
+def _document_getter(settings, folder):
+    """Ask the running server for the PDF; with no server running, render it in-process."""
+    import urllib.error
+    import urllib.request
+
+    from .security import pairing_token
+    from .store import StoreLocked
+
+    def get(path):
+        try:
+            from . import bundle, create_app
+
+            app = create_app({**settings, "TSA_URL": settings.get("TSA_URL", ""), "WITNESS": False,
+                              "BACKGROUND": False})
+        except StoreLocked:
+            request = urllib.request.Request(f"http://127.0.0.1:{settings['PORT']}{path}", headers={
+                "Authorization": f"Bearer {pairing_token(settings, folder)}"})
+            try:
+                with urllib.request.urlopen(request, timeout=120) as answer:
+                    return answer.status, answer.read(), answer.headers.get_content_type()
+            except urllib.error.HTTPError as error:
+                return error.code, error.read(), error.headers.get_content_type()
+        try:
+            return bundle.app_getter(app)(path)
+        finally:
+            app.extensions["testimone.store"].close()
+    return get
+
+
+@main.command()
+@click.option("--pending", is_flag=True, required=True, help="Every case still waiting for its timestamp.")
+def timestamp(pending):
+    """Request the RFC 3161 timestamps still pending (the server also retries them by itself)."""
+    from . import create_app
+    from .store import StoreLocked
+    from .timestamps import DEFAULT_TSA_URL, pending_cases, stamp_case
+
+    settings = {**config.DEFAULTS, "TSA_URL": DEFAULT_TSA_URL, **config.from_environment(), "BACKGROUND": False}
+    try:
+        app = create_app(settings)
+    except StoreLocked:
+        raise click.ClickException("The server is running: it retries pending timestamps by itself. "
+                                   "Stop it first to run this now.") from None
+    store = app.extensions["testimone.store"]
+    try:
+        url = app.config["TSA_URL"]
+        if not url:
+            raise click.ClickException("TESTIMONE_TSA_URL is empty: timestamping is off.")
+        stamped, waiting = 0, 0
+        for case_id in pending_cases(store):
+            if stamp_case(store, case_id, url, app.config.get("TSA_CA_FILE")):
+                stamped += 1
+                click.echo(f"{case_id}: stamped / marcato")
+            else:
+                waiting += 1
+                click.echo(f"{case_id}: still pending / ancora in attesa "
+                           f"({(store.get(case_id).get('timestamp') or {}).get('last_error')})")
+        click.echo(f"{stamped} stamped, {waiting} pending ({url}) / {stamped} marcati, {waiting} in attesa")
+    finally:
+        store.close()
+    sys.exit(1 if waiting else 0)
+
+
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,0 +1,88 @@
+"""Evidence: the bundle of a case, verification of the whole data directory, the second-witness recheck."""
+from flask import Response, current_app, jsonify, request
+
+from .. import __version__, bundle, signing
+from ..errors import ApiError
+from ..openapi import error_responses, json_response
+from ..store import get_store
+from ..verify import verify as verify_data_dir
+from ..witness import witness_case
+from . import bp
+from .captures import CASE_ID, load_case
+
+
+@bp.get("/captures/<case_id>/bundle.zip")
+def case_bundle(case_id: str):
+    record = load_case(case_id)
+    store = get_store()
+    signing.ensure_identity(store.data_dir, signing.business_name(store))  # signs manifest.json
+    documents, note = bundle.fetch_document(bundle.app_getter(current_app._get_current_object()), record)
+    files = bundle.build(store.data_dir, record, documents, note, generator=f"Testimone {__version__}")
+    return Response(bundle.to_zip(files, case_id), mimetype="application/zip", headers={
+        "Content-Disposition": f'attachment; filename="testimone-{case_id}.zip"'})
+
+
+@bp.get("/verify")
+def verify_all():
+    unknown = sorted(set(request.args) - {"case"})
+    if unknown:
+        raise ApiError(400, "invalid_field", f"Unknown parameter '{unknown[0]}'.", unknown[0])
+    case_id = request.args.get("case")
+    if case_id is not None:
+        load_case(case_id)
+    return jsonify(verify_data_dir(get_store().data_dir, case_id))
+
+
+@bp.post("/captures/<case_id>/recheck")
+def recheck(case_id: str):
+    """Fetch the case's own stored permalink again (never a URL from the request)."""
+    load_case(case_id)
+    return jsonify(witness_case(get_store(), case_id, current_app.config, reason="recheck"))
+
+
+TEXT = {"type": "string"}
+WITNESS_SUMMARY = {
+    "type": "object",
+    "required": ["at", "reason", "outcome", "status", "addresses", "text_present", "file", "sha256", "message"],
+    "properties": {
+        "at": TEXT, "reason": {"enum": ["capture", "recheck"]},
+        "outcome": {"enum": ["fetched", "login_required", "offline", "unreachable", "blocked", "error"]},
+        "status": {"type": ["integer", "null"]}, "addresses": {"type": "array", "items": TEXT},
+        "text_present": {"type": ["boolean", "null"]}, "body_sha256": {"type": ["string", "null"]},
+        "tls_verified": {"type": ["boolean", "null"]}, "file": TEXT, "sha256": TEXT,
+        "message": {"type": "object", "required": ["it", "en"], "properties": {"it": TEXT, "en": TEXT}},
+    },
+}
+VERIFY_REPORT = {
+    "type": "object", "required": ["ok", "checked", "problems", "cases"],
+    "properties": {
+        "ok": {"type": "boolean"},
+        "checked": {"type": "object", "required": ["cases", "files", "audit_lines"],
+                    "properties": {name: {"type": "integer", "minimum": 0}
+                                   for name in ("cases", "files", "audit_lines")}},
+        "problems": {"type": "array", "items": TEXT},
+        "cases": {"type": "object", "additionalProperties": {"type": "array", "items": TEXT}},
+    },
+}
+
+OPENAPI_PATHS = {
+    "/api/captures/{case_id}/bundle.zip": {"get": {
+        "summary": "Evidence bundle: files as stored, capture.json, signed PDF, audit events, manifest, "
+                   "SHA256SUMS, VERIFY.txt, verify.py",
+        "parameters": [CASE_ID],
+        "responses": {"200": {"description": "The bundle (zip)",
+                              "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}}},
+                      **error_responses(401, 403, 404)}}},
+    "/api/verify": {"get": {
+        "summary": "Recompute every stored hash, walk the audit chain, check timestamps",
+        "parameters": [{"name": "case", "in": "query", "required": False, "schema": {"type": "string"},
+                        "description": "Only this case (the audit chain is always checked whole)"}],
+        "responses": {"200": json_response("The report; ok is false when anything fails", VERIFY_REPORT),
+                      **error_responses(400, 401, 403, 404)}}},
+    "/api/captures/{case_id}/recheck": {"post": {
+        "summary": "Second witness: fetch the case's stored permalink again; is the comment still there?",
+        "parameters": [CASE_ID],
+        "responses": {"200": json_response("What the server saw (stored as evidence witness-N.json)",
+                                           WITNESS_SUMMARY),
+                      **error_responses(401, 403, 404)}}},
+}
