@@ -1,0 +1,358 @@
+"""PDF documents: consent request, incident report, removal demand, takedown checklist.
+
+Pure rendering, no store: callers pass the case record (server-contract.md shape), the business
+profile and the screenshot bytes. Templates, stylesheet, fonts and strings live in pdf_templates/.
+
+Safety: Jinja autoescapes everything, so captured content is only ever text. WeasyPrint gets a URL
+fetcher that serves files under pdf_templates/ and data: URIs and refuses anything else with a
+logged warning, so even markup that slipped through could not make it read a file or the network.
+
+Determinism: the PDF's dates come from the record, never from the clock, so the same inputs give
+the same bytes; that is also what makes the in-memory cache safe.
+"""
+import base64
+import hashlib
+import io
+import json
+import logging
+import mimetypes
+import threading
+import tomllib
+from collections import OrderedDict
+from datetime import date, datetime, timezone
+from functools import lru_cache
+from pathlib import Path
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
+from zoneinfo import ZoneInfo
+
+import jinja2
+import weasyprint
+from markupsafe import Markup, escape
+from PIL import Image
+from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+from . import legal, profile as business_profile
+
+LOGGER = logging.getLogger("testimone.documents")
+
+TEMPLATE_DIR = (Path(__file__).resolve().parent.parent / "pdf_templates").resolve()
+BASE_URL = TEMPLATE_DIR.as_uri() + "/"
+DOCUMENTS = ("consent_request", "incident_report", "removal_demand", "takedown")
+LANGUAGES = ("it", "en")
+FILE_KINDS = {"consent_request": "consent-request", "incident_report": "incident-report",
+              "removal_demand": "removal-demand", "takedown": "takedown"}
+LOCAL_ZONE = "Europe/Rome"
+DEFAULT_DEADLINE_DAYS = 7
+CACHE_SIZE = 64
+# Bump when this module changes what it puts in the templates; the template files are hashed anyway.
+RENDERER_VERSION = "1"
+
+
+class DocumentError(ValueError):
+    """The document does not apply to this case (e.g. a removal demand for a testimonial)."""
+
+
+# -- assets and strings -------------------------------------------------------------------------
+
+@lru_cache(maxsize=1)
+def template_version() -> str:
+    """Hash of every file under pdf_templates/ plus the renderer version: part of each cache key."""
+    digest = hashlib.sha256(RENDERER_VERSION.encode())
+    for path in sorted(p for p in TEMPLATE_DIR.rglob("*") if p.is_file()):
+        digest.update(path.relative_to(TEMPLATE_DIR).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+@lru_cache(maxsize=None)
+def catalogue(document: str) -> dict:
+    """The document's strings over the common ones: {key: {"it": ..., "en": ...}} (nested keys flattened)."""
+    merged = {}
+    for name in ("common", document):
+        with open(TEMPLATE_DIR / "strings" / f"{name}.toml", "rb") as file:
+            merged.update(_flatten(tomllib.load(file)))
+    return merged
+
+
+def _flatten(table: dict, prefix: str = "") -> dict:
+    flat = {}
+    for key, value in table.items():
+        if isinstance(value, dict):
+            if "it" in value:
+                flat[prefix + key] = {"it": value["it"], "en": value["en"]}
+            flat.update(_flatten({k: v for k, v in value.items() if k not in ("it", "en")}, f"{prefix}{key}."))
+        else:
+            flat[prefix + key] = value
+    return flat
+
+
+@lru_cache(maxsize=256)
+def _asset(path: Path) -> bytes:
+    return path.read_bytes()
+
+
+class TemplateOnlyFetcher(URLFetcher):
+    """Serve pdf_templates/ files and data: URIs; refuse every other URL, and say so in the log."""
+
+    def fetch(self, url, headers=None):
+        if url.startswith("data:"):
+            return super().fetch(url, headers)  # urllib's DataHandler decodes it in memory
+        if url.startswith("file:"):
+            path = Path(url2pathname(urlsplit(url).path)).resolve()
+            if path.is_relative_to(TEMPLATE_DIR) and path.is_file():
+                media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+                return URLFetcherResponse(url, _asset(path), {"Content-Type": media_type})
+        LOGGER.warning("Refused to fetch %s: documents load only their own assets and data: URIs", url[:200])
+        raise ValueError(f"URL refused by Testimone: {url[:200]}")
+
+
+def link(url: str | None, text: str | None = None) -> Markup:
+    """An <a> only for http(s) URLs (a javascript: or file: link must never become clickable)."""
+    if not url:
+        return Markup("")
+    shown = Markup('<span class="url">{}</span>').format(text or url)
+    if urlsplit(url).scheme.lower() in ("http", "https"):
+        return Markup('<a href="{}">{}</a>').format(url, shown)
+    return shown
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATE_DIR), autoescape=True,
+                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.globals["link"] = link
+    return env
+
+
+ENV = _environment()
+
+
+# -- formatting ---------------------------------------------------------------------------------
+
+def _parse_instant(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def _format_date(day: date, lang: str) -> str:
+    months = catalogue("common")["month"][lang]
+    return f"{day.day} {months[day.month - 1]} {day.year}"
+
+
+def _format_instant(instant: datetime, lang: str) -> str:
+    return f"{_format_date(instant.date(), lang)}, {instant:%H:%M:%S}"
+
+
+def _timestamps(value: str | None, zone: str, lang: str) -> dict | None:
+    """{"utc": ..., "local": ..., "zone": ...} for an ISO 8601 instant; None when absent or unparsable."""
+    instant = _parse_instant(value)
+    if instant is None:
+        return None
+    if instant.tzinfo is None:
+        instant = instant.replace(tzinfo=timezone.utc)
+    return {"utc": _format_instant(instant.astimezone(timezone.utc), lang) + " UTC",
+            "local": _format_instant(instant.astimezone(ZoneInfo(zone)), lang), "zone": zone}
+
+
+def _zone(record: dict) -> str:
+    zone = (record.get("context") or {}).get("timezone") or LOCAL_ZONE
+    try:
+        ZoneInfo(zone)
+    except (ValueError, KeyError, OSError):
+        return LOCAL_ZONE
+    return zone
+
+
+# -- screenshot ---------------------------------------------------------------------------------
+
+def _screenshot(data: bytes | None, rect: dict | None) -> dict | None:
+    """A data: URI of the PNG/JPEG screenshot and the comment's rectangle as percentages of the image."""
+    if not data:
+        return None
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        media_type = "image/png"
+    elif data.startswith(b"\xff\xd8\xff"):
+        media_type = "image/jpeg"
+    else:
+        LOGGER.warning("Screenshot omitted: neither PNG nor JPEG")
+        return None
+    try:
+        width, height = Image.open(io.BytesIO(data)).size  # reads the header only
+    except Exception:  # a corrupt image is left out, the document still renders
+        LOGGER.warning("Screenshot omitted: unreadable image")
+        return None
+    shot = {"src": f"data:{media_type};base64,{base64.b64encode(data).decode()}", "mark": None}
+    if rect and all(isinstance(rect.get(k), (int, float)) for k in ("x", "y", "width", "height")):
+        x, y = max(rect["x"], 0), max(rect["y"], 0)
+        right, bottom = min(rect["x"] + rect["width"], width), min(rect["y"] + rect["height"], height)
+        if right > x and bottom > y:
+            shot["mark"] = {"left": 100 * x / width, "top": 100 * y / height,
+                            "width": 100 * (right - x) / width, "height": 100 * (bottom - y) / height}
+    return shot
+
+
+# -- what each document shows -------------------------------------------------------------------
+
+def _withdrawal(record: dict) -> dict | None:
+    return (record.get("consent") or {}).get("withdrawal")
+
+
+def applies(document: str, record: dict) -> bool:
+    """Whether a document exists for this case: the routes answer 409 otherwise."""
+    if document == "consent_request":
+        return record["kind"] == "testimonial"
+    if document == "takedown":
+        return record["kind"] == "testimonial" and _withdrawal(record) is not None
+    return record["kind"] == "offence"
+
+
+def document_for(record: dict) -> str:
+    """The main document of a case: consent request for a testimonial, incident report for an offence."""
+    return "consent_request" if record["kind"] == "testimonial" else "incident_report"
+
+
+def _deadlines(record: dict, issued_on: date) -> list[dict]:
+    """The record's deadlines (computed by server/legal.py when the case was updated), else computed now."""
+    if record.get("deadlines") is not None:
+        return record["deadlines"]
+    known = record.get("known_since") or (record.get("offence") or {}).get("known_since")
+    category = (record.get("offence") or {}).get("category", "other")
+    if not known:
+        return []
+    try:
+        known_day = date.fromisoformat(known)
+    except ValueError:
+        return []
+    return legal.compute_deadlines(category, known_day, record.get("actions", []), issued_on)
+
+
+def _business(profile: dict, lang: str) -> dict:
+    """Profile values, with a visible placeholder for each required field that is empty."""
+    full = business_profile.complete(profile)
+    shown = {}
+    for field in business_profile.FIELDS:
+        value = full[field]
+        if not value and field in business_profile.REQUIRED:
+            value = Markup('<span class="placeholder">{}</span>').format(
+                business_profile.placeholder(field, lang))
+        shown[field] = value
+    # Plain text for the running header and PDF metadata, where markup cannot go.
+    shown["name_text"] = full["business_name"] or business_profile.placeholder("business_name", lang)
+    return shown
+
+
+def _record_view(record: dict, lang: str) -> dict:
+    zone = _zone(record)
+    context = record.get("context") or {}
+    posted = _timestamps(record.get("posted_at"), zone, lang)
+    captured = _timestamps(record.get("captured_at"), zone, lang)
+    return {"zone": zone, "posted": posted, "captured": captured, "context": context,
+            "short_id": record["id"][-6:], "sha256": record.get("sha256") or "",
+            "author": record.get("author") or {}, "offence": record.get("offence") or {},
+            "testimonial": record.get("testimonial") or {}}
+
+
+def document_date(record: dict, issued_on: date | None) -> date:
+    """The date printed as the document's date: the issue date if given, else the capture date."""
+    if issued_on:
+        return issued_on
+    captured = _parse_instant(record.get("captured_at"))
+    return captured.astimezone(ZoneInfo(LOCAL_ZONE)).date() if captured else date(1970, 1, 1)
+
+
+def render_html(document: str, record: dict, profile: dict | None, lang: str, screenshot: bytes | None = None,
+                *, deadline_days: int = DEFAULT_DEADLINE_DAYS, issued_on: date | None = None) -> str:
+    """The final HTML handed to WeasyPrint (exposed for the benchmark and the tests)."""
+    if document not in DOCUMENTS:
+        raise DocumentError(f"Unknown document '{document}'.")
+    if lang not in LANGUAGES:
+        raise DocumentError(f"Unknown language '{lang}'.")
+    if not applies(document, record):
+        raise DocumentError(f"A {document.replace('_', ' ')} does not apply to case {record['id']}.")
+    strings = catalogue(document)
+
+    def t(key: str, **values) -> Markup:
+        # Markup.format escapes every value except placeholders, which are already Markup.
+        return escape(strings[key][lang]).format(**values)
+
+    day = document_date(record, issued_on)
+    created = _parse_instant(record.get("captured_at")) or datetime(1970, 1, 1, tzinfo=timezone.utc)
+    view = _record_view(record, lang)
+    context = {
+        "lang": lang, "t": t, "record": record, "r": view, "business": _business(profile, lang),
+        "screenshot": _screenshot(screenshot, record.get("screenshot_rect")),
+        "document_version": strings["version"], "template_version": template_version(),
+        "date_text": _format_date(day, lang), "created": created.astimezone(timezone.utc).isoformat(),
+        "fmt_date": lambda value: _format_date(date.fromisoformat(value[:10]), lang) if value else "",
+        "status_label": lambda status: legal.STATUS_LABELS.get(status, {}).get(lang, status),
+        "stamp": lambda value: _timestamps(value, view["zone"], lang),
+        "platform": t(f"platform.{record.get('platform') or 'other'}"),
+    }
+    if document == "incident_report":
+        context["deadlines"] = _deadlines(record, day)
+    if document == "removal_demand":
+        context["deadline_days"] = deadline_days
+    if document == "takedown":
+        placements = record.get("placements") or []
+        pending = [p for p in placements if not p.get("removed_at")]
+        context.update(withdrawal=_withdrawal(record), placements=placements, pending=pending,
+                       last_removed=max((p["removed_at"] for p in placements if p.get("removed_at")), default=None))
+    return ENV.get_template(f"{document}.html").render(context)
+
+
+# -- PDF and cache ------------------------------------------------------------------------------
+
+_cache: "OrderedDict[tuple, tuple[str, bytes]]" = OrderedDict()
+_cache_lock = threading.Lock()
+
+
+def record_hash(record: dict) -> str:
+    """Hash of everything in the record a document may show (download audit events are left out)."""
+    shown = {**record, "history": [e for e in record.get("history", [])
+                                   if not str(e.get("event", "")).startswith("document.")]}
+    canonical = json.dumps(shown, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def write_pdf(html: str) -> bytes:
+    """WeasyPrint with the template-only fetcher; the PDF identifier is derived from the content."""
+    document = weasyprint.HTML(string=html, base_url=BASE_URL, url_fetcher=TemplateOnlyFetcher())
+    return document.write_pdf(pdf_identifier=hashlib.sha256(html.encode()).digest()[:16])
+
+
+def render(document: str, record: dict, profile: dict | None, lang: str, screenshot: bytes | None = None,
+           *, deadline_days: int = DEFAULT_DEADLINE_DAYS, issued_on: date | None = None) -> bytes:
+    """The PDF bytes, from the cache when nothing that the document shows has changed."""
+    key = (template_version(), document, record_hash(record), business_profile.profile_hash(profile), lang,
+           hashlib.sha256(screenshot or b"").hexdigest(), deadline_days, issued_on)
+    with _cache_lock:
+        if key in _cache:
+            _cache.move_to_end(key)
+            return _cache[key][1]
+    html = render_html(document, record, profile, lang, screenshot, deadline_days=deadline_days,
+                       issued_on=issued_on)
+    pdf = write_pdf(html)
+    with _cache_lock:
+        _cache[key] = (record["id"], pdf)
+        while len(_cache) > CACHE_SIZE:
+            _cache.popitem(last=False)
+    return pdf
+
+
+def forget(case_id: str) -> None:
+    """Drop every cached PDF of a case (after an erasure they would still hold the erased text)."""
+    with _cache_lock:
+        for key in [k for k, (owner, _) in _cache.items() if owner == case_id]:
+            del _cache[key]
+
+
+def clear_cache() -> None:
+    with _cache_lock:
+        _cache.clear()
+
+
+def filename(document: str, record: dict, day: date) -> str:
+    return f"testimone-{FILE_KINDS[document]}-{record['id'][-6:]}-{day.isoformat()}.pdf"

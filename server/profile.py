@@ -1,0 +1,129 @@
+"""The business profile: who signs the documents (pure functions, no I/O).
+
+The profile is stored by the API as the setting "profile". Documents render even when it is
+incomplete: each missing field shows a visible placeholder ("[indirizzo da completare]") and
+`missing_fields()` tells the user what to fill in.
+"""
+import hashlib
+import json
+import re
+
+from jsonschema import Draft202012Validator
+
+FIELDS = ("business_name", "legal_form", "address", "vat_number", "email", "pec", "phone", "website",
+          "dpo_contact", "signatory_name", "default_language")
+
+# Needed by at least one document's legal content (who asks, who is the controller, who signs).
+REQUIRED = ("business_name", "address", "vat_number", "email", "pec", "signatory_name")
+
+LANGUAGES = ("it", "en")
+
+_EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+_TEXT = {"type": ["string", "null"], "maxLength": 200}
+
+SCHEMA = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "Business profile",
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "business_name": _TEXT,
+        "legal_form": {"type": ["string", "null"], "maxLength": 80},
+        "address": {"type": ["string", "null"], "maxLength": 300},
+        # IT + 11 digits, or another EU format (country code + 2-12 letters/digits); spaces are dropped.
+        "vat_number": {"type": ["string", "null"], "pattern": r"^([A-Z]{2})?[0-9A-Z]{8,13}$"},
+        "email": {"type": ["string", "null"], "maxLength": 254, "pattern": _EMAIL},
+        "pec": {"type": ["string", "null"], "maxLength": 254, "pattern": _EMAIL},
+        "phone": {"type": ["string", "null"], "pattern": r"^\+?[0-9][0-9 ()./-]{5,24}$"},
+        "website": {"type": ["string", "null"], "maxLength": 300, "pattern": r"^https?://[^\s/$.?#][^\s]*$"},
+        "dpo_contact": {"type": ["string", "null"], "maxLength": 300},
+        "signatory_name": _TEXT,
+        "default_language": {"enum": list(LANGUAGES)},
+    },
+}
+
+DEFAULTS = {**{field: None for field in FIELDS}, "default_language": "it"}
+
+PLACEHOLDER = {"it": "[{field} da completare]", "en": "[{field} to be completed]"}
+
+FIELD_NAMES = {
+    "business_name": {"it": "ragione sociale", "en": "business name"},
+    "legal_form": {"it": "forma giuridica", "en": "legal form"},
+    "address": {"it": "indirizzo", "en": "address"},
+    "vat_number": {"it": "partita IVA", "en": "VAT number"},
+    "email": {"it": "email", "en": "email"},
+    "pec": {"it": "PEC", "en": "certified email (PEC)"},
+    "phone": {"it": "telefono", "en": "phone"},
+    "website": {"it": "sito web", "en": "website"},
+    "dpo_contact": {"it": "contatto del DPO", "en": "DPO contact"},
+    "signatory_name": {"it": "firmatario", "en": "signatory"},
+}
+
+_validator = Draft202012Validator(SCHEMA)
+
+
+class ProfileError(ValueError):
+    """A profile value that does not fit the schema; `field` names it."""
+
+    def __init__(self, field: str | None, message: str):
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+def normalise(data: dict) -> dict:
+    """Trim strings, turn blanks into None, drop spaces from the VAT number and upper-case it."""
+    clean = {}
+    for key, value in data.items():
+        if isinstance(value, str):
+            value = value.strip() or None
+        if key == "vat_number" and isinstance(value, str):
+            value = re.sub(r"[\s.-]", "", value).upper()
+        clean[key] = value
+    return clean
+
+
+def validate(data) -> dict:
+    """Return the complete, normalised profile or raise ProfileError naming the first bad field."""
+    if not isinstance(data, dict):
+        raise ProfileError(None, "The profile must be a JSON object.")
+    clean = normalise(data)
+    for error in sorted(_validator.iter_errors(clean), key=lambda e: list(e.absolute_path)):
+        if error.validator == "additionalProperties":
+            unknown = sorted(set(clean) - set(FIELDS))[0]
+            raise ProfileError(unknown, f"Unknown field '{unknown}'.")
+        field = str(error.absolute_path[0]) if error.absolute_path else None
+        raise ProfileError(field, f"'{field}': {_explain(error)}")
+    return {**DEFAULTS, **clean}
+
+
+def _explain(error) -> str:
+    if error.validator == "pattern":
+        return "the value has the wrong format."
+    if error.validator == "maxLength":
+        return f"at most {error.validator_value} characters."
+    if error.validator == "enum":
+        return f"must be one of {', '.join(error.validator_value)}."
+    if error.validator == "type":
+        return "must be a string or null."
+    return error.message
+
+
+def complete(profile: dict | None) -> dict:
+    """The stored profile with defaults for what was never set (no validation: it was validated on PUT)."""
+    return {**DEFAULTS, **(profile or {})}
+
+
+def missing_fields(profile: dict | None) -> list[str]:
+    """The required fields still empty, in form order."""
+    full = complete(profile)
+    return [field for field in REQUIRED if not full[field]]
+
+
+def placeholder(field: str, lang: str) -> str:
+    return PLACEHOLDER[lang].format(field=FIELD_NAMES[field][lang])
+
+
+def profile_hash(profile: dict | None) -> str:
+    canonical = json.dumps(complete(profile), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()

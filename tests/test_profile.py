@@ -1,0 +1,72 @@
+import pytest
+
+from server import profile
+from server.samples import PROFILE
+
+
+def test_sample_profile_is_valid_and_complete():
+    assert profile.validate(PROFILE) == {**profile.DEFAULTS, **PROFILE}
+    assert profile.missing_fields(PROFILE) == []
+
+
+def test_empty_profile_gets_defaults_and_lists_every_required_field():
+    assert profile.validate({}) == profile.DEFAULTS
+    assert profile.missing_fields({}) == list(profile.REQUIRED)
+    assert profile.missing_fields(None) == list(profile.REQUIRED)
+
+
+def test_normalise_trims_blanks_and_vat_spacing():
+    clean = profile.validate({"business_name": "  Osteria  ", "address": "   ", "vat_number": "it 0123 4567 897"})
+    assert clean["business_name"] == "Osteria"
+    assert clean["address"] is None
+    assert clean["vat_number"] == "IT01234567897"
+    assert profile.missing_fields(clean) == ["address", "email", "pec", "signatory_name"]
+
+
+@pytest.mark.parametrize("field, value", [
+    ("vat_number", "12-AB"),
+    ("vat_number", 1234567890),
+    ("email", "not-an-email"),
+    ("pec", "pec@nodot"),
+    ("website", "javascript:alert(1)"),
+    ("website", "ftp://example.org"),
+    ("phone", "call me"),
+    ("default_language", "fr"),
+    ("business_name", "x" * 201),
+    ("address", ["Via Roma 1"]),
+    ("signatory_name", {"first": "Ada"}),
+])
+def test_bad_values_name_their_field(field, value):
+    with pytest.raises(profile.ProfileError) as error:
+        profile.validate({**PROFILE, field: value})
+    assert error.value.field == field
+    assert field in error.value.message
+
+
+def test_unknown_field_is_refused_by_name():
+    with pytest.raises(profile.ProfileError) as error:
+        profile.validate({**PROFILE, "iban": "IT60X0542811101000000123456"})
+    assert error.value.field == "iban"
+
+
+@pytest.mark.parametrize("body", [[], "profile", None, 3])
+def test_profile_must_be_an_object(body):
+    with pytest.raises(profile.ProfileError) as error:
+        profile.validate(body)
+    assert error.value.field is None
+
+
+def test_null_clears_an_optional_field():
+    assert profile.validate({**PROFILE, "phone": None, "dpo_contact": None})["phone"] is None
+
+
+def test_placeholders_in_both_languages():
+    assert profile.placeholder("address", "it") == "[indirizzo da completare]"
+    assert profile.placeholder("address", "en") == "[address to be completed]"
+    for field in profile.REQUIRED:
+        assert profile.placeholder(field, "it") != profile.placeholder(field, "en")
+
+
+def test_profile_hash_changes_with_content_not_with_defaults():
+    assert profile.profile_hash({}) == profile.profile_hash(None) == profile.profile_hash({"default_language": "it"})
+    assert profile.profile_hash(PROFILE) != profile.profile_hash({**PROFILE, "phone": "+39 06 000 0000"})
