@@ -93,6 +93,9 @@ def before() -> Response | None:
 @bp.after_request
 def headers(response: Response) -> Response:
     response.headers["Content-Security-Policy"] = CSP
+    # "no-referrer" (the API's policy) makes browsers send "Origin: null" with our own forms; "same-origin"
+    # still tells other sites nothing.
+    response.headers["Referrer-Policy"] = "same-origin"
     response.headers.setdefault("Cache-Control", "no-store")  # pages show personal data
     return response
 
