@@ -1,0 +1,81 @@
+// The POST /api/captures body, built from what the extractor found, the user's choice and the
+// evidence. Pure: no browser API, so it is unit-tested. The server rejects unknown top-level fields.
+
+export const CAPTURE_FIELDS = [
+  'kind', 'page_url', 'permalink', 'platform', 'author', 'text', 'rating', 'title', 'posted_at', 'posted_at_text',
+  'visit_date_text', 'post', 'machine_translated', 'comment_html', 'screenshot', 'page_snapshot', 'context',
+  'testimonial', 'offence',
+];
+export const PURPOSES = ['website', 'landing_page', 'social', 'print', 'ads'];
+export const OFFENCE_CATEGORIES = ['insult', 'defamation', 'threat_or_blackmail', 'fake_review', 'harassment', 'other'];
+
+const MAX_TEXT = 20000;
+
+export function buildCaptureBody({ extracted, choice, screenshot = null, snapshot = null, context }) {
+  const body = {
+    kind: choice.kind,
+    page_url: extracted.page_url,
+    permalink: extracted.permalink ?? null,
+    // "other" is left to the server, which infers the platform from the URL.
+    platform: extracted.platform === 'other' ? null : extracted.platform ?? null,
+    author: { name: extracted.author?.name ?? null, profile_url: extracted.author?.profile_url ?? null },
+    text: (extracted.text ?? '').slice(0, MAX_TEXT),
+    rating: extracted.rating ?? null,
+    title: extracted.title ?? null,
+    posted_at: extracted.posted_at ?? null,
+    posted_at_text: extracted.posted_at_text ?? null,
+    visit_date_text: extracted.visit_date_text ?? null,
+    post: extracted.post ?? null,
+    machine_translated: Boolean(extracted.machine_translated),
+    comment_html: extracted.comment_html || null,
+    screenshot,
+    page_snapshot: snapshot,
+    context,
+    testimonial: null,
+    offence: null,
+  };
+  if (choice.kind === 'testimonial') {
+    body.testimonial = {
+      purposes: PURPOSES.filter((purpose) => choice.purposes?.includes(purpose)),
+      photo: Boolean(choice.photo),
+    };
+  } else if (choice.kind === 'offence') {
+    if (!OFFENCE_CATEGORIES.includes(choice.category)) throw new Error(`unknown offence category: ${choice.category}`);
+    body.offence = { category: choice.category, known_since: choice.known_since || null, notes: choice.notes || null };
+  } else {
+    throw new Error(`unknown kind: ${choice.kind}`);
+  }
+  return body;
+}
+
+/** Local calendar day as YYYY-MM-DD (the default "date you learned of it"). */
+export function localDay(date = new Date()) {
+  const pad = (number) => String(number).padStart(2, '0');
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}`;
+}
+
+/** The element's rectangle in device pixels, clipped to the visible viewport (the screenshot). */
+export function deviceRect(rect, viewport, ratio) {
+  const left = Math.max(0, rect.left);
+  const top = Math.max(0, rect.top);
+  const right = Math.min(viewport.width, rect.right);
+  const bottom = Math.min(viewport.height, rect.bottom);
+  return {
+    x: Math.round(left * ratio),
+    y: Math.round(top * ratio),
+    width: Math.max(0, Math.round((right - left) * ratio)),
+    height: Math.max(0, Math.round((bottom - top) * ratio)),
+  };
+}
+
+export function dataUrlToBase64(dataUrl) {
+  const comma = dataUrl.indexOf(',');
+  return { media_type: dataUrl.slice(5, dataUrl.indexOf(';')), data: dataUrl.slice(comma + 1) };
+}
+
+export function bytesToBase64(bytes) {
+  let binary = '';
+  const chunk = 0x8000;
+  for (let i = 0; i < bytes.length; i += chunk) binary += String.fromCharCode(...bytes.subarray(i, i + chunk));
+  return btoa(binary);
+}
