@@ -27,9 +27,10 @@ TSA_TIMEOUT = 10
 
 
 def business_name(store) -> str:
-    profile = store.get_setting("profile") or {}
-    name = profile.get("name") or profile.get("business_name") if isinstance(profile, dict) else None
-    return (str(name).strip() or DEFAULT_NAME)[:64] if name else DEFAULT_NAME
+    """The certificate subject: the profile's business_name (server/profile.py), else "Testimone"."""
+    profile = store.get_setting("profile")
+    name = profile.get("business_name") if isinstance(profile, dict) else None
+    return str(name).strip()[:64] or DEFAULT_NAME if name else DEFAULT_NAME
 
 
 def _write_private(path: Path, data: bytes) -> None:

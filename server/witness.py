@@ -80,26 +80,32 @@ def _resolve(host: str, port: int, allow_private: bool) -> list[str]:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as error:
         raise WitnessStop("offline", f"{host}: {error}") from None
-    addresses = sorted({info[4][0] for info in infos})
+    addresses = list(dict.fromkeys(info[4][0] for info in infos))  # the system's order of preference
     if not allow_private and not all(ipaddress.ip_address(a.split("%")[0]).is_global for a in addresses):
         raise WitnessStop("blocked", f"{host} resolves to {', '.join(addresses)}")
     return addresses
 
 
 def _connect(url: str, config: dict) -> tuple[http.client.HTTPConnection, dict]:
-    """A connection to the first resolved address (so the recorded IP is the one used), TLS recorded."""
+    """A connection to a resolved address, recorded as the one used (no second lookup), TLS recorded."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise WitnessStop("blocked", f"not an http(s) URL: {url}")
     port = parts.port or (443 if parts.scheme == "https" else 80)
     addresses = _resolve(parts.hostname, port, bool(config.get("WITNESS_ALLOW_PRIVATE")))
-    hop = {"url": url, "addresses": addresses, "connected_to": addresses[0]}
-    try:
-        sock = socket.create_connection((addresses[0], port), timeout=TIMEOUT)
-    except OSError as error:
-        raise WitnessStop("unreachable", f"{addresses[0]}:{port}: {error}") from None
+    hop = {"url": url, "addresses": addresses}
+    errors = []
+    for address in addresses:
+        try:
+            sock = socket.create_connection((address, port), timeout=TIMEOUT)
+            hop["connected_to"] = address
+            break
+        except OSError as error:
+            errors.append(f"{address}:{port}: {error}")
+    else:
+        raise WitnessStop("unreachable", "; ".join(errors))
     if parts.scheme == "https":
-        sock, hop["tls"] = _tls(sock, parts.hostname, addresses[0], port, config)
+        sock, hop["tls"] = _tls(sock, parts.hostname, hop["connected_to"], port, config)
     connection = http.client.HTTPConnection(parts.hostname, port, timeout=TIMEOUT)
     connection.sock = sock
     return connection, hop
@@ -176,9 +182,11 @@ def _needs_login(url: str, status: int, body: bytes) -> bool:
 
 
 def _plain(text: str) -> str:
+    """Text without markup, entities or any white space: pages wrap and tag a comment in many ways
+    (`un <b>incapace</b>.`), so only the sequence of visible characters is compared."""
     text = re.sub(r"(?s)<(script|style)\b.*?</\1>", " ", text, flags=re.I)
     text = html.unescape(re.sub(r"<[^>]+>", " ", text))
-    return " ".join(text.split()).casefold()
+    return "".join(text.split()).casefold()
 
 
 def text_present(comment: str | None, body: bytes, charset: str) -> bool | None:

@@ -16,7 +16,7 @@ from test_timestamps import local_tsa  # noqa: F401 (fixture)
 @pytest.fixture
 def store(tmp_path):
     store = Store(tmp_path / "data")
-    store.put_setting("profile", {"name": "Trattoria Demo"})
+    store.put_setting("profile", {"business_name": "Trattoria Demo"})
     yield store
     store.close()
 
