@@ -99,6 +99,8 @@ def sign_pdf(pdf_bytes: bytes, store=None, tsa_url: str | None = None,
     from flask import current_app
     from pyhanko.sign import signers, timestamps
 
+    from .timestamps import split_credentials
+
     if store is None:
         store = current_app.extensions["testimone.store"]
     if tsa_url is None:
@@ -106,10 +108,12 @@ def sign_pdf(pdf_bytes: bytes, store=None, tsa_url: str | None = None,
     key_path, cert_path = ensure_identity(store.data_dir, business_name(store))
     signer = signers.SimpleSigner.load(str(key_path), str(cert_path))
     if tsa_url:
+        public_url, credentials = split_credentials(tsa_url)
         try:
-            return _sign(pdf_bytes, signer, timestamps.HTTPTimeStamper(tsa_url, timeout=TSA_TIMEOUT), reason)
+            stamper = timestamps.HTTPTimeStamper(public_url, timeout=TSA_TIMEOUT, headers=credentials or None)
+            return _sign(pdf_bytes, signer, stamper, reason)
         except Exception as error:  # pyHanko wraps network failures in several types; sign without it
-            log.warning("PDF signed without a timestamp: TSA %s failed: %s", tsa_url, error)
+            log.warning("PDF signed without a timestamp: TSA %s failed: %s", public_url, error)
     return _sign(pdf_bytes, signer, None, reason)
 
 

@@ -9,6 +9,7 @@ Settings: TESTIMONE_TSA_URL (default https://freetsa.org/tsr, empty = off), TEST
 (PEM with the TSA's CA chain, stored with each timestamp), TESTIMONE_TSA_RETRY_SECONDS (300),
 TESTIMONE_NTP_SERVER (empty = no NTP measurement). ASN.1 is handled by rfc3161-client.
 """
+import base64
 import logging
 import queue
 import socket
@@ -18,6 +19,7 @@ import time
 import urllib.request
 from datetime import datetime, timezone
 from pathlib import Path
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from asn1crypto import tsp
 from cryptography import x509
@@ -80,14 +82,27 @@ def decode_response(tsr: bytes):
             raise strict_error from None
 
 
+def split_credentials(url: str) -> tuple[str, dict]:
+    """A TSA URL without its user:password@ (qualified TSAs need an account), and the header that
+    carries them instead. Only the URL without credentials is ever stored, logged or exported."""
+    parts = urlsplit(url)
+    if parts.username is None:
+        return url, {}
+    host = parts.hostname if ":" not in (parts.hostname or "") else f"[{parts.hostname}]"
+    public = urlunsplit(parts._replace(netloc=host + (f":{parts.port}" if parts.port else "")))
+    secret = f"{unquote(parts.username)}:{unquote(parts.password or '')}".encode()
+    return public, {"Authorization": "Basic " + base64.b64encode(secret).decode()}
+
+
 def request_timestamp(data: bytes, tsa_url: str, ca_file: str | None = None, timeout: float = TIMEOUT) -> dict:
     """Ask the TSA to timestamp SHA-256(data); returns {"tsq","tsr","chain" (bytes), "info" (dict)}."""
+    tsa_url, credentials = split_credentials(tsa_url)
     request = (TimestampRequestBuilder().data(data).hash_algorithm(HashAlgorithm.SHA256)
                .nonce(nonce=True).cert_request(cert_request=True).build())
     tsq = request.as_bytes()
     http = urllib.request.Request(tsa_url, data=tsq, method="POST",
                                   headers={"Content-Type": "application/timestamp-query",
-                                           "Accept": "application/timestamp-reply"})
+                                           "Accept": "application/timestamp-reply", **credentials})
     try:
         with urllib.request.urlopen(http, timeout=timeout) as answer:
             tsr = answer.read(MAX_RESPONSE + 1)
@@ -219,6 +234,7 @@ def _free_name(store, case_id: str, name: str) -> str:
 
 def stamp_case(store, case_id: str, tsa_url: str, ca_file: str | None = None) -> bool:
     """Timestamp one case now; on failure mark it pending. Returns True when it is stamped."""
+    public_url = split_credentials(tsa_url)[0]
     record = store.get(case_id)
     if record is None or (record.get("timestamp") or {}).get("status") == "stamped":
         return record is not None
@@ -232,9 +248,9 @@ def stamp_case(store, case_id: str, tsa_url: str, ca_file: str | None = None) ->
         log.warning("timestamp of case %s pending: %s", case_id, error)
         if (record.get("timestamp") or {}).get("status") != "pending":
             def pending(rec):
-                rec["timestamp"] = {"status": "pending", "tsa": tsa_url, "since": record["captured_at"],
+                rec["timestamp"] = {"status": "pending", "url": public_url, "since": record["captured_at"],
                                     "last_error": str(error)[:300]}
-            store.update(case_id, pending, "timestamp.pending", tsa=tsa_url)
+            store.update(case_id, pending, "timestamp.pending", tsa=public_url)
         return False
     files = {}
     for key, name, media_type in (("tsq", TSQ, "application/timestamp-query"),
@@ -242,11 +258,11 @@ def stamp_case(store, case_id: str, tsa_url: str, ca_file: str | None = None) ->
                                   ("chain", CHAIN, "application/x-pem-file")):
         files[key] = _free_name(store, case_id, name)
         store.add_evidence(case_id, files[key], result[key], media_type)
-    info = {**result["info"], "url": tsa_url}
+    info = {**result["info"], "url": public_url}
 
     def stamped(rec):
         rec["timestamp"] = {"status": "stamped", "files": files, **info}
-    store.update(case_id, stamped, "timestamp.stamped", tsa=tsa_url, time=info["time"],
+    store.update(case_id, stamped, "timestamp.stamped", tsa=public_url, time=info["time"],
                  imprint_sha256=info["imprint_sha256"])
     return True
 

@@ -76,6 +76,7 @@ ess_cert_id_alg = sha256
         self.url = f"http://127.0.0.1:{self.port}/tsr"
         self.requests = 0
         self.server = None
+        self.basic_auth = None  # e.g. "Basic dXNlcjpwdw==": a qualified TSA's account
 
     def reply(self, tsq: bytes) -> bytes:
         self.requests += 1
@@ -91,7 +92,13 @@ ess_cert_id_alg = sha256
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
-                body = tsa.reply(self.rfile.read(int(self.headers["Content-Length"])))
+                query = self.rfile.read(int(self.headers["Content-Length"]))
+                if tsa.basic_auth and self.headers.get("Authorization") != tsa.basic_auth:
+                    self.send_response(401)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                body = tsa.reply(query)
                 self.send_response(200)
                 self.send_header("Content-Type", "application/timestamp-reply")
                 self.send_header("Content-Length", str(len(body)))
@@ -297,3 +304,21 @@ def test_worker_records_clock_with_ntp_offset(tmp_path):
         close(app)
     finally:
         sock.close()
+
+
+def test_tsa_account_credentials_are_sent_but_never_stored(tmp_path, local_tsa):
+    import base64
+
+    local_tsa.basic_auth = "Basic " + base64.b64encode(b"studio-demo:s3gret0").decode()
+    secret_url = local_tsa.url.replace("http://", "http://studio-demo:s3gret0@")
+    app = evidence_app(tmp_path, secret_url)
+    case_id = post_capture(app)
+    store = app.extensions["testimone.store"]
+    assert wait_for(lambda: (store.get(case_id).get("timestamp") or {}).get("status") == "stamped")
+    assert store.get(case_id)["timestamp"]["url"] == local_tsa.url
+    close(app)
+    for path in (tmp_path / "data").rglob("*"):
+        if path.is_file():
+            assert b"s3gret0" not in path.read_bytes(), path
+    with pytest.raises(TimestampError, match="401"):
+        request_timestamp(b"data", local_tsa.url)
