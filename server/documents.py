@@ -117,8 +117,9 @@ def link(url: str | None, text: str | None = None) -> Markup:
 
 
 def _environment() -> jinja2.Environment:
+    # Optional record fields may be absent (older records, erased ones): they render as nothing.
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATE_DIR), autoescape=True,
-                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+                             undefined=jinja2.ChainableUndefined, trim_blocks=True, lstrip_blocks=True)
     env.globals["link"] = link
     return env
 

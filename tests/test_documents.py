@@ -470,3 +470,128 @@ def test_every_literal_key_used_by_a_template_exists():
         assert keys <= set(documents.catalogue(document)), (document, keys - set(documents.catalogue(document)))
     shared = (documents.TEMPLATE_DIR / "_macros.html").read_text() + (documents.TEMPLATE_DIR / "base.html").read_text()
     assert set(re.findall(r"t\('([\w.]*\w)'", shared)) <= common
+
+
+# -- routes ------------------------------------------------------------------------------------------
+
+from conftest import TOKEN, make_capture  # noqa: E402
+
+
+def create(client, kind="offence", **overrides) -> str:
+    response = client.post("/api/captures", json=make_capture(kind, **overrides))
+    assert response.status_code == 201, response.json
+    return response.json["id"]
+
+
+def audit_events(store, event):
+    lines = (store.data_dir / "audit.log").read_text().splitlines()
+    return [line for line in lines if f'"event":"{event}"' in line]
+
+
+def test_document_pdf_for_an_offence_is_the_incident_report(client, store):
+    case_id = create(client)
+    response = client.get(f"/api/captures/{case_id}/document.pdf")
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    disposition = response.headers["Content-Disposition"]
+    assert re.fullmatch(rf'attachment; filename="testimone-incident-report-{case_id[-6:]}-\d{{4}}-\d{{2}}-\d{{2}}\.pdf"',
+                        disposition)
+    text = text_of(response.data)
+    assert "Relazione sull'episodio" in text and "Ottavio Inventato" in text and "il cuoco è un incapace" in text
+    assert "[indirizzo da completare]" in text
+    assert response.headers["X-Testimone-Missing-Profile-Fields"] == ",".join(profile.REQUIRED)
+    events = audit_events(store, "document.downloaded")
+    assert len(events) == 1 and case_id in events[0] and "incident_report" in events[0]
+    assert "incapace" not in (store.data_dir / "audit.log").read_text()  # ids and hashes, no content
+
+
+def test_second_download_is_the_same_pdf_and_is_audited_again(client, store):
+    case_id = create(client)
+    first = client.get(f"/api/captures/{case_id}/document.pdf?lang=en")
+    second = client.get(f"/api/captures/{case_id}/document.pdf?lang=en")
+    assert first.data == second.data and "Incident report" in text_of(first.data)
+    assert len(audit_events(store, "document.downloaded")) == 2
+
+
+def test_document_pdf_for_a_testimonial_is_the_consent_request(client):
+    case_id = create(client, "testimonial")
+    response = client.get(f"/api/captures/{case_id}/document.pdf")
+    assert "testimone-consent-request-" in response.headers["Content-Disposition"]
+    text = text_of(response.data)
+    assert "Richiesta di consenso" in text and "Cena splendida, servizio attento" in text
+
+
+def test_profile_is_used_by_the_documents(client):
+    assert client.put("/api/profile", json=samples.PROFILE).status_code == 200
+    case_id = create(client)
+    response = client.get(f"/api/captures/{case_id}/removal-demand.pdf")
+    assert response.headers["X-Testimone-Missing-Profile-Fields"] == ""
+    text = text_of(response.data)
+    assert "Trattoria Al Gelso Invento" in text and "da completare" not in text
+
+
+def test_removal_demand_deadline_and_warnings(client):
+    case_id = create(client)
+    text = text_of(client.get(f"/api/captures/{case_id}/removal-demand.pdf?deadline_days=12").data)
+    assert "entro 12 giorni dal ricevimento" in text
+    warnings = client.get(f"/api/captures/{case_id}/removal-demand/warnings?lang=en").json
+    assert warnings["deadline_days"] == 7
+    joined = " ".join(warnings["warnings"])
+    assert "does not stop the querela clock" in joined and "extortion" in joined and "Tripadvisor" in joined
+    assert "non ferma il termine per la querela" in " ".join(
+        client.get(f"/api/captures/{case_id}/removal-demand/warnings").json["warnings"])
+    assert "querela" not in text.lower()
+
+
+@pytest.mark.parametrize("query, field", [
+    ("lang=fr", "lang"), ("lang=", "lang"), ("deadline_days=0", "deadline_days"),
+    ("deadline_days=61", "deadline_days"), ("deadline_days=abc", "deadline_days"),
+    ("deadline_days=7.5", "deadline_days"), ("deadline_days=-3", "deadline_days"),
+    ("deadline_days=", "deadline_days"),
+])
+def test_bad_query_parameters_name_their_field(client, query, field):
+    case_id = create(client)
+    response = client.get(f"/api/captures/{case_id}/removal-demand.pdf?{query}")
+    assert response.status_code == 400 and response.json["error"]["field"] == field
+
+
+def test_documents_that_do_not_apply_answer_409(client):
+    testimonial, offence = create(client, "testimonial"), create(client)
+    for path in (f"/api/captures/{testimonial}/removal-demand.pdf",
+                 f"/api/captures/{testimonial}/removal-demand/warnings",
+                 f"/api/captures/{testimonial}/takedown.pdf", f"/api/captures/{offence}/takedown.pdf"):
+        response = client.get(path)
+        assert response.status_code == 409 and response.json["error"]["code"] == "not_applicable", path
+
+
+def test_takedown_after_withdrawal(client):
+    case_id = create(client, "testimonial")
+    revoked = client.post(f"/api/captures/{case_id}/revocation",
+                          json={"received_at": "2026-11-23", "received_via": "email"})
+    assert revoked.status_code == 200, revoked.json
+    response = client.get(f"/api/captures/{case_id}/takedown.pdf?lang=en")
+    assert response.status_code == 200 and "testimone-takedown-" in response.headers["Content-Disposition"]
+    text = text_of(response.data)
+    assert "Confirmation that your review has been removed" in text and "Cena splendida" not in text
+
+
+@pytest.mark.parametrize("path", ["document.pdf", "removal-demand.pdf", "takedown.pdf", "removal-demand/warnings"])
+def test_unknown_case_is_404_and_no_token_is_401(client, path):
+    assert client.get(f"/api/captures/20260101-000000-abcdef/{path}").status_code == 404
+    assert client.get(f"/api/captures/20260101-000000-abcdef/{path}",
+                      headers={"Authorization": "Bearer wrong"}).status_code == 401
+
+
+def test_download_from_the_real_server(live_server):
+    import json
+    import urllib.request
+
+    headers = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
+    body = json.dumps(make_capture("offence")).encode()
+    created = urllib.request.urlopen(urllib.request.Request(f"{live_server.url}/api/captures", body, headers))
+    case_id = json.load(created)["id"]
+    request = urllib.request.Request(f"{live_server.url}/api/captures/{case_id}/document.pdf?lang=en",
+                                     headers=headers)
+    with urllib.request.urlopen(request) as response:
+        assert response.headers["Content-Type"] == "application/pdf"
+        pdf = response.read()
+    assert "Incident report" in text_of(pdf)

@@ -70,3 +70,37 @@ def test_placeholders_in_both_languages():
 def test_profile_hash_changes_with_content_not_with_defaults():
     assert profile.profile_hash({}) == profile.profile_hash(None) == profile.profile_hash({"default_language": "it"})
     assert profile.profile_hash(PROFILE) != profile.profile_hash({**PROFILE, "phone": "+39 06 000 0000"})
+
+
+# -- GET/PUT /api/profile ------------------------------------------------------------------------------
+
+def test_profile_starts_empty_with_every_required_field_missing(client):
+    answer = client.get("/api/profile").json
+    assert answer["profile"] == profile.DEFAULTS
+    assert answer["missing_fields"] == list(profile.REQUIRED)
+
+
+def test_put_profile_stores_it_and_reports_what_is_missing(client, store):
+    response = client.put("/api/profile", json={**PROFILE, "pec": None, "vat_number": "it 0123 4567 897"})
+    assert response.status_code == 200
+    assert response.json["missing_fields"] == ["pec"]
+    assert response.json["profile"]["vat_number"] == "IT01234567897"
+    assert client.get("/api/profile").json == response.json
+    assert store.get_setting("profile")["business_name"] == PROFILE["business_name"]
+
+
+@pytest.mark.parametrize("body, field", [
+    ({"email": "nope"}, "email"), ({"website": "javascript:alert(1)"}, "website"),
+    ({"default_language": "de"}, "default_language"), ({"owner": "x"}, "owner"), ({"phone": 3}, "phone"),
+])
+def test_bad_profile_is_400_naming_the_field_and_changes_nothing(client, body, field):
+    client.put("/api/profile", json=PROFILE)
+    response = client.put("/api/profile", json={**PROFILE, **body})
+    assert response.status_code == 400 and response.json["error"]["field"] == field
+    assert client.get("/api/profile").json["profile"]["email"] == PROFILE["email"]
+
+
+@pytest.mark.parametrize("raw", [b"{", b"[]", b"null", b'"x"'])
+def test_profile_body_must_be_a_json_object(client, raw):
+    response = client.put("/api/profile", data=raw, content_type="application/json")
+    assert response.status_code == 400 and response.json["error"]["field"] in ("body", None)
