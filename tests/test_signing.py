@@ -2,6 +2,7 @@
 import io
 import stat
 import subprocess
+import threading
 
 import pytest
 import weasyprint
@@ -72,11 +73,18 @@ def test_identity_is_created_once_and_private(tmp_path, store):
 
 def test_signature_embeds_the_rfc3161_timestamp(tmp_path, store, pdf, local_tsa):  # noqa: F811
     signed = sign_pdf(pdf, store=store, tsa_url=local_tsa.url)
-    assert local_tsa.requests >= 1  # pyHanko also asks once to size the signature field
+    assert local_tsa.requests == 2  # pyHanko first asks for a sample token to size the signature
     assert "Signature is Valid" in pdfsig(tmp_path, signed)
     signature = PdfFileReader(io.BytesIO(signed)).embedded_signatures[0]
     unsigned = signature.signer_info["unsigned_attrs"]
     assert [attr["type"].native for attr in unsigned] == ["signature_time_stamp_token"]
+    # later PDFs, from other threads too (each request runs in its own thread), cost one timestamp each
+    results = []
+    worker = threading.Thread(target=lambda: results.append(sign_pdf(pdf, store=store, tsa_url=local_tsa.url)))
+    worker.start()
+    worker.join()
+    assert local_tsa.requests == 3
+    assert "Signature is Valid" in pdfsig(tmp_path, results[0], "second.pdf")
 
 
 def test_unreachable_tsa_still_signs(tmp_path, store, pdf):
