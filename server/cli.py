@@ -145,7 +145,7 @@ def timestamp(pending):
     """Request the RFC 3161 timestamps still pending (the server also retries them by itself)."""
     from . import create_app
     from .store import StoreLocked
-    from .timestamps import DEFAULT_TSA_URL, pending_cases, stamp_case
+    from .timestamps import DEFAULT_TSA_URL, pending_cases, split_credentials, stamp_case
 
     settings = {**config.DEFAULTS, "TSA_URL": DEFAULT_TSA_URL, **config.from_environment(), "BACKGROUND": False}
     try:
@@ -160,14 +160,16 @@ def timestamp(pending):
             raise click.ClickException("TESTIMONE_TSA_URL is empty: timestamping is off.")
         stamped, waiting = 0, 0
         for case_id in pending_cases(store):
-            if stamp_case(store, case_id, url, app.config.get("TSA_CA_FILE")):
+            outcome = stamp_case(store, case_id, url, app.config.get("TSA_CA_FILE"))
+            if outcome == "stamped":
                 stamped += 1
                 click.echo(f"{case_id}: stamped / marcato")
-            else:
+            elif outcome == "pending":
                 waiting += 1
                 click.echo(f"{case_id}: still pending / ancora in attesa "
                            f"({(store.get(case_id).get('timestamp') or {}).get('last_error')})")
-        click.echo(f"{stamped} stamped, {waiting} pending ({url}) / {stamped} marcati, {waiting} in attesa")
+        click.echo(f"{stamped} stamped, {waiting} pending ({split_credentials(url)[0]}) / "
+                   f"{stamped} marcati, {waiting} in attesa")
     finally:
         store.close()
     sys.exit(1 if waiting else 0)

@@ -232,16 +232,19 @@ def _free_name(store, case_id: str, name: str) -> str:
     return candidate
 
 
-def stamp_case(store, case_id: str, tsa_url: str, ca_file: str | None = None) -> bool:
-    """Timestamp one case now; on failure mark it pending. Returns True when it is stamped."""
+def stamp_case(store, case_id: str, tsa_url: str, ca_file: str | None = None) -> str:
+    """Timestamp one case now; on failure mark it pending. Returns "stamped", "pending" (the TSA
+    failed) or "skipped" (no such case, or its capture.json was erased)."""
     public_url = split_credentials(tsa_url)[0]
     record = store.get(case_id)
-    if record is None or (record.get("timestamp") or {}).get("status") == "stamped":
-        return record is not None
+    if record is None:
+        return "skipped"
+    if (record.get("timestamp") or {}).get("status") == "stamped":
+        return "stamped"
     try:
         data = store.read_evidence(case_id, MANIFEST)
     except FileNotFoundError:
-        return False  # erased: nothing left to timestamp
+        return "skipped"  # erased: nothing left to timestamp
     try:
         result = request_timestamp(data, tsa_url, ca_file)
     except TimestampError as error:
@@ -251,7 +254,7 @@ def stamp_case(store, case_id: str, tsa_url: str, ca_file: str | None = None) ->
                 rec["timestamp"] = {"status": "pending", "url": public_url, "since": record["captured_at"],
                                     "last_error": str(error)[:300]}
             store.update(case_id, pending, "timestamp.pending", tsa=public_url)
-        return False
+        return "pending"
     files = {}
     for key, name, media_type in (("tsq", TSQ, "application/timestamp-query"),
                                   ("tsr", TSR, "application/timestamp-reply"),
@@ -264,7 +267,7 @@ def stamp_case(store, case_id: str, tsa_url: str, ca_file: str | None = None) ->
         rec["timestamp"] = {"status": "stamped", "files": files, **info}
     store.update(case_id, stamped, "timestamp.stamped", tsa=public_url, time=info["time"],
                  imprint_sha256=info["imprint_sha256"])
-    return True
+    return "stamped"
 
 
 def pending_cases(store) -> list[str]:
@@ -291,13 +294,15 @@ def record_clock(store, case_id: str, ntp_server: str | None) -> None:
 # -- background worker ------------------------------------------------------------------------------
 
 class EvidenceWorker:
-    """One thread per app: after each capture, the clock record, the second witness and the timestamp,
-    in that order; every `retry` seconds, the timestamps still pending. The 201 never waits for it."""
+    """One thread per app: after each capture, the timestamp (first: it should be as close to the
+    capture as possible), the clock record and the second witness; every `retry` seconds, the
+    timestamps still pending. The 201 never waits for any of it."""
 
     def __init__(self, app):
         self.store = app.extensions["testimone.store"]
         self.config = app.config
         self.queue = queue.Queue()
+        self.pending = set()  # cases whose timestamp failed; filled from the records at start
         self.thread = threading.Thread(target=self._run, name="testimone-evidence", daemon=True)
 
     def start(self):
@@ -320,37 +325,45 @@ class EvidenceWorker:
 
     def _run(self):
         retry = float(self.config.get("TSA_RETRY_SECONDS", 300))
-        self.retry_pending()
+        if self.config.get("TSA_URL"):
+            self.pending.update(pending_cases(self.store))  # also cases the server never got round to
+        next_retry = time.monotonic()
         while True:
-            try:
-                case_id = self.queue.get(timeout=retry)
-            except queue.Empty:
+            if time.monotonic() >= next_retry:  # also under a steady stream of captures
                 self.retry_pending()
+                next_retry = time.monotonic() + retry
+            try:
+                case_id = self.queue.get(timeout=max(0.0, next_retry - time.monotonic()))
+            except queue.Empty:
                 continue
             try:
                 if case_id is None:
                     return
                 self.handle(case_id)
-            except Exception:  # a failed job must not kill the worker: it is retried on the next sweep
+            except Exception:  # a failed job must not kill the worker; a pending timestamp is retried
                 log.exception("background evidence work on case %s failed", case_id)
             finally:
                 self.queue.task_done()
 
+    def _stamp(self, case_id: str) -> bool:
+        """True unless the TSA failed (the case then stays pending)."""
+        failed = stamp_case(self.store, case_id, self.config["TSA_URL"], self.config.get("TSA_CA_FILE")) == "pending"
+        (self.pending.add if failed else self.pending.discard)(case_id)
+        return not failed
+
     def handle(self, case_id: str):
+        if self.config.get("TSA_URL"):
+            self._stamp(case_id)
         record_clock(self.store, case_id, self.config.get("NTP_SERVER"))
         if self.config.get("WITNESS"):
             from .witness import witness_case
 
             witness_case(self.store, case_id, self.config, reason="capture")
-        if self.config.get("TSA_URL"):
-            stamp_case(self.store, case_id, self.config["TSA_URL"], self.config.get("TSA_CA_FILE"))
 
     def retry_pending(self):
-        if not self.config.get("TSA_URL"):
-            return
-        for case_id in pending_cases(self.store):
+        for case_id in sorted(self.pending):
             try:
-                if not stamp_case(self.store, case_id, self.config["TSA_URL"], self.config.get("TSA_CA_FILE")):
+                if not self._stamp(case_id):
                     return  # the TSA is still down: no point trying the others now
             except Exception:
                 log.exception("timestamp retry of case %s failed", case_id)
