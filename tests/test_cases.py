@@ -1,4 +1,5 @@
 """Case workflows through the API: consent, placements, withdrawal with erasure, offence steps, signals."""
+import hashlib
 import json
 from datetime import date
 
@@ -169,6 +170,7 @@ def test_changing_known_since_recomputes_and_keeps_the_reason(client, store):
     assert changed.json["known_since_changes"][0]["reason"] == "Letto il post solo il giorno dopo"
     event = changed.json["history"][-1]
     assert event["known_since_from"] == "2026-08-31" and event["known_since_to"] == "2026-09-01"
+    assert event["reason_sha256"] == hashlib.sha256("Letto il post solo il giorno dopo".encode()).hexdigest()
     assert "Letto il post" not in (store.data_dir / "audit.log").read_text()
 
 

@@ -12,6 +12,7 @@ from jsonschema import Draft202012Validator
 from .. import cases, legal
 from ..calendar import deadlines_feed
 from ..errors import ApiError
+from ..integrity import sha256_hex
 from ..openapi import error_responses, json_response
 from ..schemas import (BASE64, DATE, OPTIONAL_URL, PURPOSES, check_date, check_url, decode_base64,
                        parse_json_body, text, today_in_italy, validate)
@@ -206,8 +207,9 @@ def patch_step(case_id: str, body: dict) -> dict:
 
     before = load_case(case_id)
     details = {"signals": body["signals"]} if "signals" in body else {}
-    if "known_since" in body:  # the reason is the owner's own words: in the record, not the audit log
-        details.update({"known_since_from": before.get("known_since"), "known_since_to": body["known_since"]})
+    if "known_since" in body:  # the reason is the owner's own words: in the record; its hash in the audit log
+        details.update({"known_since_from": before.get("known_since"), "known_since_to": body["known_since"],
+                        "reason_sha256": sha256_hex(body["reason"].encode())})
     record = get_store().update(case_id, step, "case.updated", **details)
     return case_answer(record)
 
