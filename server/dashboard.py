@@ -8,7 +8,7 @@ import base64
 import hmac
 import json
 import secrets
-from datetime import date
+from datetime import date, datetime, timezone
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -127,8 +127,14 @@ def format_day(value: str | None) -> str:
 
 
 def format_instant(value: str | None) -> str:
-    """A UTC timestamp as stored, shown in UTC (evidence times are compared across time zones)."""
-    return f"{format_day(value)} {value[11:16]} UTC" if value else "—"
+    """A timestamp shown in UTC (evidence times are compared across time zones)."""
+    if not value:
+        return "—"
+    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if moment.tzinfo is None:  # a page that gave no offset: show it as it was given
+        return f"{format_day(value)} {moment:%H:%M}"
+    moment = moment.astimezone(timezone.utc)
+    return f"{format_day(moment.date().isoformat())} {moment:%H:%M} UTC"
 
 
 @bp.errorhandler(404)
@@ -194,8 +200,8 @@ def case_page(case_id: str):
 
 def _documents(record: dict) -> list[str]:
     names = [name for name, (_, kind) in DOCUMENTS.items() if kind in (None, record["kind"])]
-    if record["kind"] == "testimonial" and not (record.get("consent") or {}).get("withdrawal"):
-        names.remove("takedown.pdf")
+    if record["kind"] == "testimonial":  # after a withdrawal the consent request is moot: the takedown replaces it
+        names.remove("takedown.pdf" if not (record.get("consent") or {}).get("withdrawal") else "document.pdf")
     return names
 
 
