@@ -45,6 +45,21 @@ def log_guard(expected=()):
     assert not unexpected, unexpected
 
 
+@pytest.fixture
+def provokes_refusals():
+    """Requested by a test that makes the fetcher refuse URLs on purpose (it checks the messages itself)."""
+
+
+@pytest.fixture(autouse=True)
+def no_weasyprint_warnings(request):
+    """Any warning logged while a test runs fails it (routes included), unless it provokes refusals."""
+    if "provokes_refusals" in request.fixturenames:
+        yield
+        return
+    with log_guard():
+        yield
+
+
 def render_checked(document, record, prof=samples.PROFILE, lang="it", shot=None, **options):
     with log_guard():
         return documents.render(document, record, prof, lang, shot, issued_on=ISSUED, **options)
@@ -235,6 +250,14 @@ def test_incident_report_computes_deadlines_when_the_record_has_none():
     assert "Computo incerto, da confermare con il legale" in text
 
 
+def test_incident_report_timeline_shows_a_corrected_date_of_knowledge():
+    record = samples.offence()
+    record["known_since_changes"] = [{"from": "2026-11-22", "to": "2026-11-21", "reason": "Letto dal socio",
+                                      "recorded_at": "2026-11-23T16:00:00Z"}]
+    text = text_of(render_checked("incident_report", record))
+    assert "da 22 novembre 2026 a 21 novembre 2026. Motivo: «Letto dal socio»" in text
+
+
 def test_incident_report_for_blackmail_says_report_at_once():
     record = samples.offence()
     record["offence"] = {**record["offence"], "category": "threat_or_blackmail"}
@@ -396,7 +419,7 @@ def test_hostile_content_is_literal_text_and_fetches_nothing(document, lang):
         assert f"{label} {number} {of} {len(pages)}" in text
 
 
-def test_fetcher_refuses_files_and_network_and_logs_it(tmp_path):
+def test_fetcher_refuses_files_and_network_and_logs_it(provokes_refusals):
     with CountingServer() as server:
         html = (f'<link rel="stylesheet" href="style.css"><p>ok</p><img src="file:///etc/hostname">'
                 f'<img src="{server.url}/a.png"><img src="{documents.BASE_URL}../server/documents.py">'
@@ -595,3 +618,9 @@ def test_download_from_the_real_server(live_server):
         assert response.headers["Content-Type"] == "application/pdf"
         pdf = response.read()
     assert "Incident report" in text_of(pdf)
+
+
+def test_log_guard_fails_a_test_on_a_weasyprint_warning(provokes_refusals):
+    with pytest.raises(AssertionError, match="Refused to fetch"):
+        with log_guard():
+            documents.write_pdf('<img src="file:///etc/hostname">')
