@@ -9,7 +9,8 @@ import pytest
 import requests
 from click.testing import CliRunner
 
-from conftest import TOKEN, make_capture, tree_digest
+from conftest import HOST, TOKEN, make_capture, tree_digest
+from server import create_app
 from server.bundle import ASSETS
 from server.cli import main
 from test_timestamps import close, evidence_app, local_tsa, post_capture, wait_for  # noqa: F401 (fixture)
@@ -27,21 +28,32 @@ def extract(zip_bytes: bytes, target):
     return root, names
 
 
-@pytest.fixture
-def bundle_dir(client, tmp_path):
-    case_id = client.post("/api/captures", json=make_capture()).json["id"]
-    answer = client.get(f"/api/captures/{case_id}/bundle.zip")
+@pytest.fixture(scope="module")
+def bundle_zip(tmp_path_factory):
+    """One case and its bundle, built once (rendering and signing the PDF is the slow part)."""
+    app = create_app({"DATA_DIR": str(tmp_path_factory.mktemp("bundle") / "data"), "TOKEN": TOKEN, "TESTING": True})
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    case_id = client.post("/api/captures", json=make_capture(), base_url=f"http://{HOST}", headers=headers).json["id"]
+    answer = client.get(f"/api/captures/{case_id}/bundle.zip", base_url=f"http://{HOST}", headers=headers)
+    app.extensions["testimone.store"].close()
     assert answer.status_code == 200 and answer.mimetype == "application/zip"
     assert f'filename="testimone-{case_id}.zip"' in answer.headers["Content-Disposition"]
-    root, names = extract(answer.data, tmp_path / "out")
-    return case_id, root, names, answer.data
+    return case_id, answer.data
+
+
+@pytest.fixture
+def bundle_dir(bundle_zip, tmp_path):
+    case_id, data = bundle_zip
+    root, names = extract(data, tmp_path / "out")
+    return case_id, root, names, data
 
 
 def test_bundle_contents_and_checks(bundle_dir):
     case_id, root, names, data = bundle_dir
     assert root.name == f"testimone-{case_id}"
     files = {name.split("/", 1)[1] for name in names}
-    assert {"capture.json", "evidence/screenshot.png", "evidence/page.mhtml", "evidence/comment.html",
+    assert {"capture.json", "documents/incident-report-it.pdf", "evidence/screenshot.png", "evidence/page.mhtml", "evidence/comment.html",
             "audit.jsonl", "manifest.json", "manifest.sig", "signer.pem", "SHA256SUMS", "VERIFY.txt",
             "verify.py"} <= files
     assert TOKEN.encode() not in data and TOKEN.encode() not in b"".join(
@@ -53,12 +65,15 @@ def test_bundle_contents_and_checks(bundle_dir):
     assert check.returncode == 0, check.stdout
     assert "ALL CHECKS PASSED" in check.stdout
     assert "manifest.sig: signature of manifest.json valid" in check.stdout
+    assert "documents/incident-report-it.pdf: signature valid, document not modified (pdfsig)" in check.stdout
     manifest = json.loads((root / "manifest.json").read_text())
     assert manifest["record_sha256"] == run(["sha256sum", "capture.json"], root).stdout.split()[0]
     assert {entry["path"] for entry in manifest["files"]} == files - {
         "manifest.json", "manifest.sig", "signer.pem", "SHA256SUMS", "VERIFY.txt", "verify.py"}
     audit = [json.loads(line) for line in (root / "audit.jsonl").read_text().splitlines()]
-    assert [event["event"] for event in audit] == ["capture.created"] and audit[0]["case"] == case_id
+    # the PDF was fetched through the documents route for the bundle, and that download is audited
+    assert [event["event"] for event in audit] == ["capture.created", "document.downloaded"]
+    assert {event["case"] for event in audit} == {case_id}
     verify_text = (root / "VERIFY.txt").read_text()
     assert "sha256sum -c SHA256SUMS" in verify_text and "openssl ts -verify" in verify_text
     assert "ITALIANO" in verify_text and "ENGLISH" in verify_text and "pdfsig" in verify_text
@@ -161,3 +176,14 @@ def test_cli_export_dir_and_zip_while_server_runs(live_server, tmp_path, monkeyp
     assert result.exit_code != 0 and "not empty" in result.output
     result = CliRunner().invoke(main, ["export", "20260101-000000-000000", str(tmp_path / "x")])
     assert result.exit_code != 0 and "No case" in result.output
+
+
+def test_edited_pdf_in_bundle_is_named(bundle_dir):
+    _, root, _, _ = bundle_dir
+    path = root / "documents" / "incident-report-it.pdf"
+    data = bytearray(path.read_bytes())
+    data[400] ^= 0x01
+    path.write_bytes(bytes(data))
+    check = run([sys.executable, "verify.py"], root)
+    assert check.returncode == 1
+    assert "FAIL  documents/incident-report-it.pdf: signature invalid or document modified (pdfsig)" in check.stdout

@@ -78,9 +78,12 @@ def test_signature_embeds_the_rfc3161_timestamp(tmp_path, store, pdf, local_tsa)
     signature = PdfFileReader(io.BytesIO(signed)).embedded_signatures[0]
     unsigned = signature.signer_info["unsigned_attrs"]
     assert [attr["type"].native for attr in unsigned] == ["signature_time_stamp_token"]
-    # later PDFs, from other threads too (each request runs in its own thread), cost one timestamp each
+    # the same PDF again: the same signed bytes, no new timestamp
+    assert sign_pdf(pdf, store=store, tsa_url=local_tsa.url) == signed and local_tsa.requests == 2
+    # another PDF, from another thread (each request runs in its own): one timestamp
+    other = weasyprint.HTML(string="<p>Un altro documento.</p>").write_pdf()
     results = []
-    worker = threading.Thread(target=lambda: results.append(sign_pdf(pdf, store=store, tsa_url=local_tsa.url)))
+    worker = threading.Thread(target=lambda: results.append(sign_pdf(other, store=store, tsa_url=local_tsa.url)))
     worker.start()
     worker.join()
     assert local_tsa.requests == 3
@@ -92,3 +95,16 @@ def test_unreachable_tsa_still_signs(tmp_path, store, pdf):
     assert "Signature is Valid" in pdfsig(tmp_path, signed)
     signature = PdfFileReader(io.BytesIO(signed)).embedded_signatures[0]
     assert not signature.signer_info["unsigned_attrs"]
+
+
+def test_document_route_serves_a_signed_pdf(client, tmp_path):
+    from conftest import make_capture
+
+    store = client.application.extensions["testimone.store"]
+    store.put_setting("profile", {"business_name": "Osteria Inventata"})
+    case_id = client.post("/api/captures", json=make_capture()).json["id"]
+    first = client.get(f"/api/captures/{case_id}/document.pdf")
+    assert first.status_code == 200
+    report = pdfsig(tmp_path, first.data)
+    assert "Signer Certificate Common Name: Osteria Inventata" in report and "Signature is Valid" in report
+    assert client.get(f"/api/captures/{case_id}/document.pdf").data == first.data  # signed once, cached

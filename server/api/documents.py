@@ -13,6 +13,7 @@ from .. import documents, profile
 from ..errors import ApiError
 from ..openapi import error_responses, json_response
 from ..schemas import parse_json_body, today_in_italy
+from ..signing import sign_pdf
 from ..store import get_store
 from . import bp
 from .captures import CASE_ID, load_case
@@ -80,7 +81,8 @@ def _pdf(case_id: str, document: str | None, **options) -> Response:
     stored_profile = _profile()
     lang = _language(record, stored_profile)
     today = today_in_italy()
-    pdf = documents.render(document, record, stored_profile, lang, _screenshot(record), issued_on=today, **options)
+    pdf = sign_pdf(documents.render(document, record, stored_profile, lang, _screenshot(record), issued_on=today,
+                                    **options))
     get_store().audit("document.downloaded", case_id, document=document, lang=lang,
                       sha256=hashlib.sha256(pdf).hexdigest(), **options)
     response = Response(pdf, mimetype="application/pdf")
