@@ -13,6 +13,7 @@ import io
 import logging
 import os
 import threading
+import time
 from collections import OrderedDict
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -27,6 +28,7 @@ FOLDER = "signing"
 DEFAULT_NAME = "Testimone"
 VALIDITY_DAYS = 10 * 365
 TSA_TIMEOUT = 10
+TSA_BACKOFF = 300  # seconds without asking a TSA that just failed (an offline machine must not wait each time)
 
 
 def business_name(store) -> str:
@@ -94,6 +96,7 @@ def _sign(pdf_bytes: bytes, signer, timestamper, reason: str) -> bytes:
 
 
 _stampers = {}
+_tsa_down_until: dict[str, float] = {}
 _identity_lock = threading.Lock()
 _cache: "OrderedDict[tuple, bytes]" = OrderedDict()
 _cache_lock = threading.Lock()
@@ -138,13 +141,15 @@ def sign_pdf(pdf_bytes: bytes, store=None, tsa_url: str | None = None,
             _cache.move_to_end(cache_key)
             return _cache[cache_key]
     signer = signers.SimpleSigner.load(str(key_path), str(cert_path))
-    signed = None
+    if public_url and time.monotonic() < _tsa_down_until.get(public_url, 0):
+        return _sign(pdf_bytes, signer, None, reason)  # the TSA failed a moment ago: do not wait for it again
     if public_url:
         try:
             signed = _sign(pdf_bytes, signer, _stamper(public_url, credentials), reason)
         except Exception as error:  # pyHanko wraps network failures in several types; sign without it
             log.warning("PDF signed without a timestamp: TSA %s failed: %s", public_url, error)
-            return _sign(pdf_bytes, signer, None, reason)  # not cached: the next download tries the TSA again
+            _tsa_down_until[public_url] = time.monotonic() + TSA_BACKOFF
+            return _sign(pdf_bytes, signer, None, reason)  # not cached: a later download tries the TSA again
     else:
         signed = _sign(pdf_bytes, signer, None, reason)
     with _cache_lock:

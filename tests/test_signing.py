@@ -91,10 +91,19 @@ def test_signature_embeds_the_rfc3161_timestamp(tmp_path, store, pdf, local_tsa)
 
 
 def test_unreachable_tsa_still_signs(tmp_path, store, pdf):
-    signed = sign_pdf(pdf, store=store, tsa_url="http://127.0.0.1:9/tsr")
+    from test_timestamps import LocalTSA
+
+    tsa = LocalTSA(tmp_path / "tsa")  # not started: unreachable
+    signed = sign_pdf(pdf, store=store, tsa_url=tsa.url)
     assert "Signature is Valid" in pdfsig(tmp_path, signed)
     signature = PdfFileReader(io.BytesIO(signed)).embedded_signatures[0]
     assert not signature.signer_info["unsigned_attrs"]
+    tsa.start()  # back up, but it failed a moment ago: the next PDFs do not wait for it
+    try:
+        sign_pdf(pdf, store=store, tsa_url=tsa.url)
+        assert tsa.requests == 0
+    finally:
+        tsa.stop()
 
 
 def test_document_route_serves_a_signed_pdf(client, tmp_path):
