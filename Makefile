@@ -4,14 +4,20 @@ PYTHON  ?= python3
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 TSTAMP  := $(VENV)/.installed-test
+NSTAMP  := node_modules/.installed
 
-.PHONY: run test system-deps system-deps-test bench clean
+.PHONY: run test extension system-deps system-deps-test bench clean
 
 run: system-deps $(STAMP)
 	$(BIN)/testimone serve
 
-test: system-deps-test $(TSTAMP)
+test: system-deps-test $(TSTAMP) $(NSTAMP)
+	node --test tests/extension/
+	npx --no-install web-ext lint --source-dir extension --self-hosted
 	$(BIN)/python -m pytest
+
+extension: $(NSTAMP)
+	node scripts/build-extension.mjs
 
 system-deps:
 	@bash scripts/system-deps.sh
@@ -25,11 +31,15 @@ $(TSTAMP): $(STAMP) pyproject.toml
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test]'
 	touch $@
 
+$(NSTAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
 bench: $(TSTAMP)
 	$(BIN)/python benchmarks/ingest.py
 
 clean:
-	rm -rf $(VENV) dist build *.egg-info .pytest_cache
+	rm -rf $(VENV) node_modules dist build *.egg-info .pytest_cache
 
 system-deps-test:
 	@bash scripts/system-deps.sh --test
