@@ -308,6 +308,7 @@ def render_html(document: str, record: dict, profile: dict | None, lang: str, sc
 
 _cache: "OrderedDict[tuple, tuple[str, bytes]]" = OrderedDict()
 _cache_lock = threading.Lock()
+_render_lock = threading.Lock()
 
 
 def record_hash(record: dict) -> str:
@@ -329,18 +330,31 @@ def render(document: str, record: dict, profile: dict | None, lang: str, screens
     """The PDF bytes, from the cache when nothing that the document shows has changed."""
     key = (template_version(), document, record_hash(record), business_profile.profile_hash(profile), lang,
            hashlib.sha256(screenshot or b"").hexdigest(), deadline_days, issued_on)
+    cached = _cached(key)
+    if cached is not None:
+        return cached
+    # One render at a time: WeasyPrint's font machinery is not known to be thread-safe, a local server
+    # has one user, and a second request for the same PDF then waits for the first instead of redoing it.
+    with _render_lock:
+        cached = _cached(key)
+        if cached is not None:
+            return cached
+        html = render_html(document, record, profile, lang, screenshot, deadline_days=deadline_days,
+                           issued_on=issued_on)
+        pdf = write_pdf(html)
+        with _cache_lock:
+            _cache[key] = (record["id"], pdf)
+            while len(_cache) > CACHE_SIZE:
+                _cache.popitem(last=False)
+    return pdf
+
+
+def _cached(key: tuple) -> bytes | None:
     with _cache_lock:
         if key in _cache:
             _cache.move_to_end(key)
             return _cache[key][1]
-    html = render_html(document, record, profile, lang, screenshot, deadline_days=deadline_days,
-                       issued_on=issued_on)
-    pdf = write_pdf(html)
-    with _cache_lock:
-        _cache[key] = (record["id"], pdf)
-        while len(_cache) > CACHE_SIZE:
-            _cache.popitem(last=False)
-    return pdf
+    return None
 
 
 def forget(case_id: str) -> None:

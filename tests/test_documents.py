@@ -462,6 +462,24 @@ def test_cache_returns_identical_bytes_without_rendering_again(monkeypatch):
     assert render_checked("takedown", record) == first and len(calls) == 5
 
 
+def test_concurrent_requests_for_one_pdf_render_it_once(monkeypatch):
+    documents.clear_cache()
+    calls = []
+    real = documents.write_pdf
+    monkeypatch.setattr(documents, "write_pdf", lambda html: calls.append(1) or real(html))
+    results = []
+
+    def download():
+        results.append(documents.render("takedown", samples.withdrawn(), samples.PROFILE, "it", issued_on=ISSUED))
+
+    threads = [threading.Thread(target=download) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(results) == 4 and len(set(results)) == 1 and len(calls) == 1
+
+
 def test_rendering_is_deterministic_and_dated_from_the_record():
     documents.clear_cache()
     first = render_checked("takedown", samples.withdrawn(complete=False))
