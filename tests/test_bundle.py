@@ -162,11 +162,14 @@ def test_cli_export_dir_and_zip_while_server_runs(live_server, tmp_path, monkeyp
     case_id = answer.json()["id"]
     monkeypatch.setenv("TESTIMONE_DATA_DIR", str(live_server.data_dir))
     monkeypatch.setenv("TESTIMONE_PORT", str(live_server.port))
+    monkeypatch.setenv("TESTIMONE_TOKEN", TOKEN)
     before = tree_digest(live_server.data_dir / "cases")
     result = CliRunner().invoke(main, ["export", case_id, str(tmp_path / "folder")])
     assert result.exit_code == 0, result.output
     check = run([sys.executable, "verify.py"], tmp_path / "folder")
     assert check.returncode == 0, check.stdout
+    # the store is locked by the running server: the PDF came from it over HTTP, signed
+    assert "documents/consent-request-it.pdf: signature valid" in check.stdout
     result = CliRunner().invoke(main, ["export", case_id, str(tmp_path / "case.zip")])
     assert result.exit_code == 0, result.output
     root, _ = extract((tmp_path / "case.zip").read_bytes(), tmp_path / "unzipped")
