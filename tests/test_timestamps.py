@@ -322,3 +322,58 @@ def test_tsa_account_credentials_are_sent_but_never_stored(tmp_path, local_tsa):
             assert b"s3gret0" not in path.read_bytes(), path
     with pytest.raises(TimestampError, match="401"):
         request_timestamp(b"data", local_tsa.url)
+
+
+def test_serve_timestamps_in_the_background_and_verify_runs_alongside(tmp_path):
+    """The real `testimone serve` process: TSA down at capture, pending, stamped once it comes up."""
+    import os
+    import sys
+    import time
+    import urllib.request
+
+    tsa = LocalTSA(tmp_path / "tsa")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "TESTIMONE_DATA_DIR": str(tmp_path / "data"), "TESTIMONE_PORT": str(port),
+           "TESTIMONE_TOKEN": TOKEN, "TESTIMONE_TSA_URL": tsa.url, "TESTIMONE_WITNESS": "0",
+           "TESTIMONE_TSA_RETRY_SECONDS": "0.5"}
+    process = subprocess.Popen([sys.executable, "-m", "server", "serve"], env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}"
+
+    def call(path, body=None):
+        request = urllib.request.Request(url + path, data=json.dumps(body).encode() if body else None,
+                                         headers={"Authorization": f"Bearer {TOKEN}",
+                                                  "Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            return answer.status, json.loads(answer.read())
+
+    try:
+        assert wait_for(lambda: _answers(url), timeout=30)
+        started = time.monotonic()
+        status, created = call("/api/captures", make_capture())
+        assert status == 201 and time.monotonic() - started < 5
+        case_path = f"/api/captures/{created['id']}"
+        assert wait_for(lambda: (call(case_path)[1].get("timestamp") or {}).get("status") == "pending")
+        tsa.start()
+        assert wait_for(lambda: (call(case_path)[1].get("timestamp") or {}).get("status") == "stamped")
+        check = subprocess.run([sys.executable, "-m", "server", "verify", "--case", created["id"]], env=env,
+                               capture_output=True, text=True)
+        assert check.returncode == 0, check.stdout + check.stderr
+        assert call("/api/verify")[1]["ok"] is True
+    finally:
+        process.terminate()
+        output = process.communicate(timeout=20)[0]
+        tsa.stop()
+    assert "Traceback" not in output, output
+
+
+def _answers(url) -> bool:
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url + "/api/health", timeout=2) as answer:
+            return answer.status == 200
+    except OSError:
+        return False
