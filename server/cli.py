@@ -78,7 +78,10 @@ def verify(case_id, as_json):
 
     from .verify import format_report, verify as verify_data_dir
 
-    report = verify_data_dir(config.data_dir({**config.DEFAULTS, **config.from_environment()}), case_id)
+    folder = config.data_dir({**config.DEFAULTS, **config.from_environment()})
+    if not (folder / "audit.log").exists():
+        raise click.ClickException(f"No Testimone data in {folder} (set TESTIMONE_DATA_DIR).")
+    report = verify_data_dir(folder, case_id)
     click.echo(json.dumps(report, indent=2, ensure_ascii=False) if as_json else format_report(report))
     sys.exit(0 if report["ok"] else 1)
 
@@ -100,13 +103,13 @@ def export(case_id, target):
         raise click.ClickException(f"No case with id '{case_id}' in {folder}.")
     documents, note = bundle.fetch_document(_document_getter(settings, folder), record)
     files = bundle.build(folder, record, documents, note, generator=f"Testimone {__version__}")
-    if target.endswith(".zip"):
-        Path(target).write_bytes(bundle.to_zip(files, case_id))
-    else:
-        try:
+    try:
+        if target.endswith(".zip"):
+            Path(target).write_bytes(bundle.to_zip(files, case_id))
+        else:
             bundle.to_folder(files, target)
-        except FileExistsError as error:
-            raise click.ClickException(str(error)) from None
+    except OSError as error:  # not empty, no such folder, no permission
+        raise click.ClickException(str(error)) from None
     click.echo(f"{target}: {len(files)} files" + (f" ({note})" if note else ""))
 
 

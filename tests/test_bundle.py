@@ -179,6 +179,8 @@ def test_cli_export_dir_and_zip_while_server_runs(live_server, tmp_path, monkeyp
     assert result.exit_code != 0 and "not empty" in result.output
     result = CliRunner().invoke(main, ["export", "20260101-000000-000000", str(tmp_path / "x")])
     assert result.exit_code != 0 and "No case" in result.output
+    result = CliRunner().invoke(main, ["export", case_id, str(tmp_path / "no" / "such" / "dir.zip")])
+    assert result.exit_code == 1 and "No such file or directory" in result.output
 
 
 def test_edited_pdf_in_bundle_is_named(bundle_dir):

@@ -138,3 +138,9 @@ def test_cli_verify_while_the_server_runs(live_server, monkeypatch):
     assert f"cases/{case_id}/screenshot.png: SHA-256" in result.output
     result = CliRunner().invoke(main, ["verify", "--json"])
     assert json.loads(result.output)["ok"] is False
+
+
+def test_cli_verify_without_data(tmp_path, monkeypatch):
+    monkeypatch.setenv("TESTIMONE_DATA_DIR", str(tmp_path / "nothing"))
+    result = CliRunner().invoke(main, ["verify"])
+    assert result.exit_code == 1 and "No Testimone data" in result.output
