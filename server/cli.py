@@ -178,5 +178,17 @@ def timestamp(pending):
     sys.exit(1 if waiting else 0)
 
 
+@main.command("render-samples")
+@click.argument("directory", type=click.Path(file_okay=False))
+def render_samples(directory):
+    """Render every document, in Italian and English, from built-in sample cases (invented people)."""
+    from pathlib import Path
+
+    from .samples import render_samples as render
+
+    for path in render(Path(directory)):
+        click.echo(path)
+
+
 if __name__ == "__main__":
     sys.exit(main())
