@@ -94,7 +94,8 @@ def build(data_dir, record: dict, documents: dict | None = None, pdf_note: str |
         "timestamp": ({key: stamp.get(key) for key in ("status", "time", "tsa", "url", "serial", "files")}
                       if stamp else None),
         "documents": sorted(documents or {}) if documents else pdf_note,
-        "files": [{"path": path, "bytes": len(data), "sha256": sha256_hex(data)} for path, data in sorted(files.items())],
+        "files": [{"path": path, "bytes": len(data), "sha256": sha256_hex(data)}
+                  for path, data in sorted(files.items())],
     }
     files["manifest.json"] = json.dumps(manifest, indent=2, ensure_ascii=False).encode() + b"\n"
     signed = _sign_manifest(data_dir, files["manifest.json"])

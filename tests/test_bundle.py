@@ -53,7 +53,8 @@ def test_bundle_contents_and_checks(bundle_dir):
     case_id, root, names, data = bundle_dir
     assert root.name == f"testimone-{case_id}"
     files = {name.split("/", 1)[1] for name in names}
-    assert {"capture.json", "documents/incident-report-it.pdf", "evidence/screenshot.png", "evidence/page.mhtml", "evidence/comment.html",
+    assert {"capture.json", "documents/incident-report-it.pdf", "evidence/screenshot.png", "evidence/page.mhtml",
+            "evidence/comment.html",
             "audit.jsonl", "manifest.json", "manifest.sig", "signer.pem", "SHA256SUMS", "VERIFY.txt",
             "verify.py"} <= files
     assert TOKEN.encode() not in data and TOKEN.encode() not in b"".join(

@@ -120,7 +120,8 @@ def check_audit(root, manifest, capture_digest, report):
         if entry.get("case") != manifest.get("case"):
             report.fail(f"audit.jsonl line {number}: belongs to another case")
         # Lines that were consecutive in the full log must still chain: prev = SHA-256 of the line before.
-        if previous and isinstance(previous[0], int) and entry.get("seq") == previous[0] + 1 and entry.get("prev") != previous[1]:
+        consecutive = previous and isinstance(previous[0], int) and entry.get("seq") == previous[0] + 1
+        if consecutive and entry.get("prev") != previous[1]:
             report.fail(f"audit.jsonl line {number}: chain broken (line before it edited)")
         if entry.get("event") == "capture.created":
             created = True
