@@ -98,6 +98,7 @@ def _sign(pdf_bytes: bytes, signer, timestamper, reason: str) -> bytes:
 _stampers = {}
 _tsa_down_until: dict[str, float] = {}
 _identity_lock = threading.Lock()
+_identities: dict[tuple[str, str], tuple[Path, Path, str | None]] = {}
 _cache: "OrderedDict[tuple, bytes]" = OrderedDict()
 _cache_lock = threading.Lock()
 CACHE_SIZE = 32
@@ -112,6 +113,13 @@ def _stamper(url: str, credentials: dict):
     if key not in _stampers:
         _stampers[key] = timestamps.HTTPTimeStamper(url, timeout=TSA_TIMEOUT, headers=credentials or None)
     return _stampers[key]
+
+
+def _file_sha256(path: Path) -> str | None:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except FileNotFoundError:
+        return None
 
 
 def sign_pdf(pdf_bytes: bytes, store=None, tsa_url: str | None = None,
@@ -131,11 +139,15 @@ def sign_pdf(pdf_bytes: bytes, store=None, tsa_url: str | None = None,
         store = current_app.extensions["testimone.store"]
     if tsa_url is None:
         tsa_url = current_app.config.get("TSA_URL")
-    with _identity_lock:
-        key_path, cert_path = ensure_identity(store.data_dir, business_name(store))
+    identity_key = (str(store.data_dir), business_name(store))
+    with _identity_lock:  # parsing the RSA key costs ~0.1 s: do it once per name, while cert.pem is unchanged
+        cached = _identities.get(identity_key)
+        if cached is None or _file_sha256(cached[1]) != cached[2]:  # e.g. renamed A -> B -> A
+            key_path, cert_path = ensure_identity(*identity_key)
+            cached = _identities[identity_key] = (key_path, cert_path, _file_sha256(cert_path))
+    key_path, cert_path, cert_sha256 = cached
     public_url, credentials = split_credentials(tsa_url) if tsa_url else (None, {})
-    cache_key = (hashlib.sha256(pdf_bytes).hexdigest(), hashlib.sha256(cert_path.read_bytes()).hexdigest(),
-                 public_url, reason)
+    cache_key = (hashlib.sha256(pdf_bytes).hexdigest(), cert_sha256, public_url, reason)
     with _cache_lock:
         if cache_key in _cache:
             _cache.move_to_end(cache_key)
