@@ -117,3 +117,9 @@ def test_document_route_serves_a_signed_pdf(client, tmp_path):
     report = pdfsig(tmp_path, first.data)
     assert "Signer Certificate Common Name: Osteria Inventata" in report and "Signature is Valid" in report
     assert client.get(f"/api/captures/{case_id}/document.pdf").data == first.data  # signed once, cached
+
+
+def test_renamed_business_signs_with_the_current_name(tmp_path, store, pdf):
+    for name in ("Trattoria Demo", "Pizzeria Nuova", "Trattoria Demo"):
+        store.put_setting("profile", {"business_name": name})
+        assert f"Signer Certificate Common Name: {name}" in pdfsig(tmp_path, sign_pdf(pdf, store=store, tsa_url=""))
