@@ -120,7 +120,7 @@ def run(size: int, body: bytes, requests: int) -> dict:
         prefill(data_dir, size)
         real_port, bare_port = free_port(), free_port()
         env = {**os.environ, "TESTIMONE_DATA_DIR": str(data_dir), "TESTIMONE_PORT": str(real_port),
-               "TESTIMONE_TOKEN": TOKEN, "TESTIMONE_TSA_URL": ""}
+               "TESTIMONE_TOKEN": TOKEN, "TESTIMONE_TSA_URL": "", "TESTIMONE_WITNESS": "0"}
         real = subprocess.Popen([sys.executable, "-m", "server", "serve"], env=env,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         bare = subprocess.Popen([sys.executable, "-c", BARE_APP, str(bare_port)])

@@ -38,7 +38,8 @@ def call(url, token=None, body=None, host=None):
 @pytest.fixture
 def served(tmp_path):
     port = free_port()
-    env = {**os.environ, "TESTIMONE_DATA_DIR": str(tmp_path / "data"), "TESTIMONE_PORT": str(port)}
+    env = {**os.environ, "TESTIMONE_DATA_DIR": str(tmp_path / "data"), "TESTIMONE_PORT": str(port),
+           "TESTIMONE_TSA_URL": "", "TESTIMONE_WITNESS": "0"}  # tests never reach the internet
     env.pop("TESTIMONE_TOKEN", None)
     process = subprocess.Popen([sys.executable, "-m", "server", "serve"], env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
