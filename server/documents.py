@@ -33,6 +33,7 @@ from PIL import Image
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from . import legal, profile as business_profile
+from .timestamps import clock_report
 
 LOGGER = logging.getLogger("testimone.documents")
 
@@ -294,6 +295,9 @@ def render_html(document: str, record: dict, profile: dict | None, lang: str, sc
     }
     if document == "incident_report":
         context["deadlines"] = _deadlines(record, day)
+        clock = record.get("clock") or clock_report(record)
+        utc = {name: (_timestamps(clock.get(name), view["zone"], lang) or {}).get("utc") for name in ("server", "client")}
+        context["clock"] = {**clock, "server_text": utc["server"], "client_text": utc["client"]}
     if document == "removal_demand":
         context["deadline_days"] = deadline_days
     if document == "takedown":

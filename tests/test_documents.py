@@ -642,3 +642,13 @@ def test_log_guard_fails_a_test_on_a_weasyprint_warning(provokes_refusals):
     with pytest.raises(AssertionError, match="Refused to fetch"):
         with log_guard():
             documents.write_pdf('<img src="file:///etc/hostname">')
+
+
+def test_incident_report_shows_server_and_browser_clocks():
+    record = next(r for name, r, _ in samples.cases() if name == "incident_report")
+    record = {**record, "captured_at": "2026-11-23T14:12:44.000Z",
+              "context": {**record["context"], "captured_at_client": "2026-11-23T14:12:41.500Z"},
+              "clock": None}
+    text = {lang: text_of(render_checked("incident_report", record, lang=lang)) for lang in ("it", "en")}
+    assert "differenza server − browser +2.5 s" in text["it"]
+    assert "difference server − browser +2.5 s" in text["en"]
