@@ -93,8 +93,16 @@ async function takeScreenshot(windowId) {
 // MHTML where the browser can make it (Chromium); otherwise the serialised DOM (Firefox).
 async function takeSnapshot(tabId) {
   if (api.pageCapture?.saveAsMHTML) {
-    const blob = await api.pageCapture.saveAsMHTML({ tabId });
-    return { media_type: 'multipart/related', data: bytesToBase64(new Uint8Array(await blob.arrayBuffer())) };
+    // Reading the first MHTML blob of a worker's life sometimes fails with NotFoundError in
+    // Chromium 156 (its temporary file is gone); a second capture reads fine.
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        const blob = await api.pageCapture.saveAsMHTML({ tabId });
+        return { media_type: 'multipart/related', data: bytesToBase64(new Uint8Array(await blob.arrayBuffer())) };
+      } catch (error) {
+        if (error.name !== 'NotFoundError' || attempt === 3) throw error;
+      }
+    }
   }
   const [{ result }] = await api.scripting.executeScript({
     target: { tabId },

@@ -57,7 +57,8 @@ async function deliver(item, settings) {
   if (outcome.status === 201) {
     await saveQueue((await listQueue()).filter((other) => other.id !== item.id));
     await remember(outcome.json, item.body);
-    return { status: 'saved', ...outcome.json, serverUrl: settings.serverUrl };
+    const { id, kind, sha256, links } = outcome.json;
+    return { status: 'saved', id, kind, sha256, links, serverUrl: settings.serverUrl };
   }
   const message = outcome.json?.error?.message ?? `HTTP ${outcome.status}`;
   const rejected = outcome.status >= 400 && outcome.status < 500 && !RETRYABLE.has(outcome.status);

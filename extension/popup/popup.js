@@ -52,4 +52,6 @@ $('options').addEventListener('click', (event) => {
   api.runtime.openOptionsPage();
 });
 
+// Buttons work from here on (tests wait for this mark before clicking).
+document.documentElement.dataset.ready = 'true';
 render(await send('status'));
