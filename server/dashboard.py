@@ -17,17 +17,13 @@ from flask import (Blueprint, Response, abort, current_app, flash, g, redirect, 
 from werkzeug.test import EnvironBuilder
 
 from . import cases, legal, schemas
+from . import profile as business_profile
 from .api import cases as steps
 from .api.captures import load_case
 from .calendar import open_deadlines
 from .errors import ApiError
 from .schemas import KINDS, PLATFORMS, PURPOSES
 from .store import decode_cursor, get_store
-
-try:
-    from . import profile as business_profile
-except ImportError:  # server/profile.py (documents issue) has not landed yet
-    business_profile = None
 
 bp = Blueprint("dashboard", __name__)
 
@@ -271,8 +267,6 @@ def author_page():
 def settings():
     stored = get_store().get_setting("profile") or {}
     errors = {}
-    if business_profile is None:
-        return render_template("settings.html", fields=[], values={}, errors={}, available=False)
     values = business_profile.complete(stored)
     if request.method == "POST":
         submitted = {field: request.form.get(field, "") for field in business_profile.FIELDS}
@@ -289,7 +283,7 @@ def settings():
             return redirect(url_for(".settings"))
     fields = [(field, business_profile.FIELD_NAMES.get(field, {}).get(g.lang, field),
                field in business_profile.REQUIRED) for field in business_profile.FIELDS]
-    return render_template("settings.html", fields=fields, values=values, errors=errors, available=True,
+    return render_template("settings.html", fields=fields, values=values, errors=errors,
                            missing=business_profile.missing_fields(stored))
 
 

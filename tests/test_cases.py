@@ -326,3 +326,24 @@ def test_signals_and_known_since_on_a_testimonial_are_refused(client):
 def test_bad_author_queries(client, query, field):
     response = client.get("/api/authors", query_string=query)
     assert response.status_code == 400 and response.json["error"]["field"] == field
+
+
+def test_withdrawal_drops_the_cached_pdfs(client):
+    from io import BytesIO
+
+    from pypdf import PdfReader
+
+    from server import documents
+
+    def pdf_text(path):
+        response = client.get(path)
+        assert response.status_code == 200, response.data[:200]
+        return " ".join(page.extract_text() for page in PdfReader(BytesIO(response.data)).pages)
+
+    case_id = create(client)
+    assert "Cena splendida" in pdf_text(f"/api/captures/{case_id}/document.pdf")  # rendered and cached
+    client.post(f"/api/captures/{case_id}/revocation", json={"received_at": "2026-11-23", "received_via": "email"})
+    # The cache is keyed by content, so the old PDF would not be served again; it must not stay in memory either.
+    assert case_id not in {owner for owner, _ in documents._cache.values()}
+    assert "Cena splendida" not in pdf_text(f"/api/captures/{case_id}/document.pdf")
+    assert "Ottavio" not in pdf_text(f"/api/captures/{case_id}/takedown.pdf")

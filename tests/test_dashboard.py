@@ -172,11 +172,11 @@ def test_documents_are_streamed_only_to_a_dashboard_session(client, browser_clie
     assert no_session.status_code == 302 and no_session.headers["Location"] == f"/cases/{case_id}"
     get(browser_client, f"/cases/{case_id}")
     answer = get(browser_client, f"/cases/{case_id}/files/document.pdf")
-    if answer.status_code == 200:  # server/api/documents.py is there
-        assert answer.data.startswith(b"%PDF-") and "attachment" in answer.headers["Content-Disposition"]
-    else:  # not yet: the page says so instead of failing
-        assert answer.status_code == 302
-        assert "Documento non disponibile" in get(browser_client, f"/cases/{case_id}").get_data(as_text=True)
+    assert answer.data.startswith(b"%PDF-") and "attachment" in answer.headers["Content-Disposition"]
+    # A document the case does not have: the API says 409, the page says why.
+    missing = get(browser_client, f"/cases/{case_id}/files/takedown.pdf")
+    assert missing.status_code == 302
+    assert "Documento non disponibile" in get(browser_client, f"/cases/{case_id}").get_data(as_text=True)
     assert TOKEN not in get(browser_client, f"/cases/{case_id}").get_data(as_text=True)
     assert get(browser_client, f"/cases/{case_id}/files/secrets.txt").status_code == 302
     calendar = get(browser_client, "/calendar.ics")
@@ -189,7 +189,6 @@ def test_connect_page_shows_the_token_and_the_feed(browser_client):
 
 
 def test_settings_saves_a_valid_profile_and_names_a_bad_field(browser_client, store):
-    pytest.importorskip("server.profile")
     token = csrf_of(get(browser_client, "/settings"))
     bad = post(browser_client, "/settings", {"csrf_token": token, "business_name": "Trattoria Demo",
                                             "email": "not-an-email", "default_language": "it"})

@@ -9,7 +9,7 @@ from datetime import date
 from flask import Response, jsonify, request
 from jsonschema import Draft202012Validator
 
-from .. import cases, legal
+from .. import cases, documents, legal
 from ..calendar import deadlines_feed
 from ..errors import ApiError
 from ..integrity import sha256_hex
@@ -155,15 +155,6 @@ def removal_step(case_id: str, placement_id: str, body: dict) -> dict:
     return case_answer(record)
 
 
-def forget_documents(case_id: str) -> None:
-    """Drop the case's cached PDFs: they print the erased text."""
-    try:
-        from .. import documents
-    except ImportError:  # server/documents.py (the PDF cache) has not landed yet
-        return
-    documents.forget(case_id)
-
-
 def revocation_step(case_id: str, body: dict) -> dict:
     validate(VALIDATORS["revocation"], body)
     check_date(body["received_at"], "received_at", not_future=True)
@@ -174,7 +165,7 @@ def revocation_step(case_id: str, body: dict) -> dict:
     record = get_store().erase(case_id, list(files), lambda record: cases.withdraw(record, body, now),
                                "consent.withdrawn", received_at=body["received_at"],
                                received_via=body["received_via"], erased=files)
-    forget_documents(case_id)
+    documents.forget(case_id)  # the cached PDFs print the erased text
     return {"id": case_id, "status": record["status"], "erased": record["erasure"]["erased"],
             "to_take_down": cases.active_placements(record)}
 
