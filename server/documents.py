@@ -44,7 +44,7 @@ LANGUAGES = ("it", "en")
 FILE_KINDS = {"consent_request": "consent-request", "incident_report": "incident-report",
               "removal_demand": "removal-demand", "takedown": "takedown"}
 LOCAL_ZONE = "Europe/Rome"
-DEFAULT_DEADLINE_DAYS = 7
+DEFAULT_DEADLINE_DAYS = legal.REMOVAL_DEMAND_DAYS
 CACHE_SIZE = 64
 # Bump when this module changes what it puts in the templates; the template files are hashed anyway.
 RENDERER_VERSION = "1"

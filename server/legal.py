@@ -9,7 +9,7 @@ from datetime import date, timedelta
 QUERELA_MONTHS = 3          # art. 124 c.p.
 STALKING_MONTHS = 6         # art. 612-bis c.p., fourth paragraph
 CIVIL_DAMAGES_YEARS = 5     # art. 2947 c.c.
-REMOVAL_DEMAND_DAYS = 15    # common practice is 7-15 days; the owner may set another date
+REMOVAL_DEMAND_DAYS = 7     # common practice is 7-15 days; the letter's default; the owner may set another date
 
 DEADLINE_KINDS = ["querela", "querela_stalking", "civil_damages", "removal_demand"]
 DEADLINE_STATUSES = ["open", "met", "missed"]

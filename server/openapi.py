@@ -26,7 +26,10 @@ COMPONENTS = {
             "properties": {"id": {"type": "string"}, "kind": {"enum": KINDS},
                            "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
                            "captured_at": {"type": "string", "format": "date-time"},
-                           "status": {"type": "string"}, "links": {"$ref": "#/components/schemas/Links"}},
+                           "status": {"type": "string"}, "links": {"$ref": "#/components/schemas/Links"},
+                           "advice": {"type": "array", "items": {"type": "string"},
+                                      "description": "offences: contact the customer first; escalate only "
+                                                     "what is false, insulting or blackmail"}},
         },
         "Evidence": {
             "type": "object", "required": ["name", "media_type", "size", "sha256"],

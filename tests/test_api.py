@@ -53,6 +53,23 @@ def test_offence_fields(client):
     assert case["context"]["server_ip"] == "157.240.0.35"
 
 
+def test_offence_answer_carries_the_advice_and_a_testimonial_does_not(client):
+    offence = post(client, make_capture("offence")).json
+    assert offence["advice"][0].startswith("Prima contatta il cliente")
+    english = post(client, make_capture("offence", context={"language": "en"})).json
+    assert english["advice"][1] == "Document and escalate only what is false, insulting or blackmail."
+    assert "advice" not in post(client, make_capture("testimonial")).json
+
+
+def test_deadline_statuses_follow_the_calendar_on_read(client, store):
+    created = post(client, make_capture("offence")).json
+    store.update(created["id"], lambda r: r["deadlines"][0].update(status="open", due="2000-01-01"), "test.stale")
+    case = client.get(created["links"]["self"]).json
+    assert case["deadlines"][0]["kind"] == "querela" and case["deadlines"][0]["due"] == "2027-02-22"
+    listed = client.get("/api/captures").json["items"][0]
+    assert listed["deadlines"] == case["deadlines"]
+
+
 def test_testimonial_fields(client):
     case = client.get(post(client, make_capture("testimonial")).json["links"]["self"]).json
     assert case["status"] == "consent_requested"

@@ -86,12 +86,16 @@ def test_removal_demand_uses_the_latest_demand_and_its_compliance_date():
     assert [d["due"] for d in deadlines] == sorted(d["due"] for d in deadlines)
 
 
-def test_removal_demand_defaults_to_15_days_and_is_met_when_resolved_in_time():
+def test_removal_demand_defaults_to_7_days_like_the_letter_and_is_met_when_resolved_in_time():
     actions = [{"type": "removal_demand_sent", "date": "2026-11-24"},
-               {"type": "resolved", "date": "2026-12-05"}]
+               {"type": "resolved", "date": "2026-11-30"}]
     demand = next(d for d in legal.compute_deadlines("insult", date(2026, 11, 22), actions, date(2027, 1, 1))
                   if d["kind"] == "removal_demand")
-    assert demand["due"] == "2026-12-09" and demand["status"] == "met"
+    assert demand["due"] == "2026-12-01" and demand["status"] == "met"
+    late = [actions[0], {"type": "resolved", "date": "2026-12-05"}]
+    demand = next(d for d in legal.compute_deadlines("insult", date(2026, 11, 22), late, date(2027, 1, 1))
+                  if d["kind"] == "removal_demand")
+    assert demand["status"] == "missed"
 
 
 def test_explain_says_how_it_was_counted_in_both_languages():

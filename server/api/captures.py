@@ -6,7 +6,8 @@ from flask import current_app, jsonify, request
 from .. import __version__
 from ..openapi import document, error_responses, json_response
 from ..errors import ApiError
-from ..legal import compute_deadlines
+from ..cases import refresh_deadlines
+from ..legal import ADVICE, compute_deadlines
 from ..schemas import KINDS, PLATFORMS, capture_from_body, parse_json_body, today_in_italy
 from ..store import decode_cursor, get_store
 from . import bp
@@ -29,6 +30,7 @@ def load_case(case_id: str) -> dict:
 
 
 def summary(record: dict) -> dict:
+    refresh_deadlines(record, today_in_italy())  # an open deadline turns missed with time alone
     text = record.get("text") or ""
     return {
         "id": record["id"], "kind": record["kind"], "status": record["status"],
@@ -59,6 +61,8 @@ def create_capture():
         record = hook(record) or record
     answer = {"id": record["id"], "kind": record["kind"], "sha256": record["sha256"],
               "captured_at": record["captured_at"], "status": record["status"], "links": links(record["id"])}
+    if record["kind"] == "offence":  # a negative but legitimate review is not an offence: say so every time
+        answer["advice"] = ADVICE[record["language"]]
     return jsonify(answer), 201, {"Location": answer["links"]["self"]}
 
 
@@ -101,7 +105,7 @@ def list_captures():
 
 @bp.get("/captures/<case_id>")
 def get_capture(case_id: str):
-    record = load_case(case_id)
+    record = refresh_deadlines(load_case(case_id), today_in_italy())
     record["links"] = links(case_id)
     return jsonify(record)
 
