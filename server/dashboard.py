@@ -295,6 +295,14 @@ def connect():
                            feed=f"{server}/api/deadlines.ics?{urlencode({'token': token, 'lang': g.lang})}")
 
 
+@bp.get("/integrity")
+def integrity():
+    """The same check as `testimone verify` and GET /api/verify: every hash, the audit chain, timestamps."""
+    from .verify import verify
+
+    return render_template("integrity.html", report=verify(get_store().data_dir))
+
+
 # -- forms ----------------------------------------------------------------------------------------
 
 def _file(name: str) -> dict | None:

@@ -262,3 +262,16 @@ def test_a_browser_clicks_through_a_testimonial_case(live_server):
         finally:
             browser.close()
     assert b"Cena splendida" not in b"".join(p.read_bytes() for p in live_server.data_dir.rglob("*") if p.is_file())
+
+
+def test_integrity_page_shows_the_verify_result_and_names_a_tampered_file(client, browser_client, store):
+    case_id = create(client)
+    page = get(browser_client, "/integrity").get_data(as_text=True)
+    assert 'class="verdict ok"' in page and "Tutto integro" in page
+    screenshot = store.data_dir / "cases" / case_id / "screenshot.png"
+    data = bytearray(screenshot.read_bytes())
+    data[-1] ^= 0xFF
+    screenshot.write_bytes(bytes(data))
+    page = get(browser_client, "/integrity").get_data(as_text=True)
+    assert 'class="verdict failed"' in page
+    assert f"cases/{case_id}/screenshot.png" in page
