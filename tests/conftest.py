@@ -2,6 +2,7 @@ import base64
 import hashlib
 import io
 import threading
+from datetime import date
 
 import pytest
 import waitress
@@ -57,6 +58,18 @@ def make_capture(kind="offence", **overrides) -> dict:
         body["testimonial"] = {"purposes": ["website", "social"], "photo": False}
     body.update(overrides)
     return body
+
+
+@pytest.fixture
+def pinned_today(monkeypatch):
+    """Tests with fixed dates pin "today" (Italian time) so that they keep their meaning."""
+    from server import schemas
+    from server.api import captures, cases
+
+    day = date(2026, 11, 23)
+    for module in (schemas, cases, captures):
+        monkeypatch.setattr(module, "today_in_italy", lambda: day)
+    return day
 
 
 @pytest.fixture

@@ -5,18 +5,9 @@ import pytest
 from icalendar import Calendar
 
 from conftest import TOKEN, make_capture
-from server import schemas
-from server.api import captures as api_captures
-from server.api import cases as api_cases
 
 
-@pytest.fixture(autouse=True)
-def today(monkeypatch):
-    """The dates in these tests are fixed: pin "today" (Italian time) so they keep their meaning."""
-    day = date(2026, 11, 23)
-    for module in (schemas, api_cases, api_captures):
-        monkeypatch.setattr(module, "today_in_italy", lambda: day)
-    return day
+pytestmark = pytest.mark.usefixtures("pinned_today")
 
 
 def create(client, category="defamation", known_since="2026-11-22"):

@@ -1,23 +1,13 @@
 """Case workflows through the API: consent, placements, withdrawal with erasure, offence steps, signals."""
 import hashlib
 import json
-from datetime import date
 
 import pytest
 
 from conftest import b64, make_capture, png_bytes, tree_digest
-from server import schemas
-from server.api import captures as api_captures
-from server.api import cases as api_cases
 
 
-@pytest.fixture(autouse=True)
-def today(monkeypatch):
-    """The dates in these tests are fixed: pin "today" (Italian time) so they keep their meaning."""
-    day = date(2026, 11, 23)
-    for module in (schemas, api_cases, api_captures):
-        monkeypatch.setattr(module, "today_in_italy", lambda: day)
-    return day
+pytestmark = pytest.mark.usefixtures("pinned_today")
 
 
 CONSENT_REPLY = "Va bene per il sito, firmato Ottavio Inventato".encode()

@@ -2,26 +2,17 @@
 import json
 import re
 import urllib.request
-from datetime import date
 from pathlib import Path
 
 import pytest
 
 from conftest import HOST, TOKEN, make_capture, png_bytes, tree_digest
-from server import dashboard, schemas
-from server.api import captures as api_captures
-from server.api import cases as api_cases
+from server import dashboard
 
 TEMPLATES = Path(dashboard.__file__).parent / "templates"
 
 
-@pytest.fixture(autouse=True)
-def today(monkeypatch):
-    """The dates in these tests are fixed: pin "today" (Italian time) so they keep their meaning."""
-    day = date(2026, 11, 23)
-    for module in (schemas, api_cases, api_captures):
-        monkeypatch.setattr(module, "today_in_italy", lambda: day)
-    return day
+pytestmark = pytest.mark.usefixtures("pinned_today")
 
 
 @pytest.fixture

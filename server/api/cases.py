@@ -4,7 +4,6 @@ The rules live in server/cases.py and server/legal.py; this module validates the
 rule inside store.update (one serialised, journaled write with its history event) and answers.
 """
 import secrets
-from datetime import date
 
 from flask import Response, jsonify, request
 from jsonschema import Draft202012Validator
