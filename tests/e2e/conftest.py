@@ -242,8 +242,10 @@ class Browser:
             self.process.wait(timeout=10)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def playwright_instance():
+    """Module scope: Playwright's sync API keeps an asyncio loop running in this thread while it lives,
+    which breaks every later asyncio.run() (pyHanko's signing) and any other Playwright user."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
