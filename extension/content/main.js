@@ -14,7 +14,12 @@ function send(type, payload) {
 
 const nextFrame = () => new Promise((resolve) => requestAnimationFrame(() => resolve()));
 
-export async function start(mode) {
+/** Returns at once: the background's executeScript must not wait for the user's pick. */
+export function start(mode) {
+  run(mode).catch((error) => console.error('Testimone:', error));
+}
+
+async function run(mode) {
   current?.remove();
   const { messages } = await send('strings');
   const ui = createUi(messages);

@@ -190,6 +190,14 @@ class Browser:
                                  message="the extension's service worker")
         self.extension_id = self.worker.url.split("/")[2]
         self.cdp = self.browser.new_browser_cdp_session()
+        self.extension = self.extension_page("options/options.html")
+
+    def tab_id(self, url: str) -> int:
+        tabs = self.worker.evaluate("() => chrome.tabs.query({}).then(tabs => tabs.map(t => [t.id, t.url || '']))")
+        return next(tab_id for tab_id, tab_url in tabs if tab_url == url)
+
+    def close_target(self, target_id: str):
+        self.cdp.send("Target.closeTarget", {"targetId": target_id})
 
     def _devtools_up(self):
         try:
@@ -217,7 +225,10 @@ class Browser:
                           message="the popup")
 
     def click_in_popup(self, popup_target: str, selector: str):
-        """Playwright does not attach to extension popups, so the click goes through raw CDP."""
+        """Playwright does not attach to extension popups, so the click goes through raw CDP, once the
+        popup's own document (title "Testimone") has replaced the initial blank one."""
+        wait_until(lambda: any(t["targetId"] == popup_target and t["title"] == "Testimone"
+                               for t in self.cdp.send("Target.getTargets")["targetInfos"]), message="the popup to load")
         session = self.cdp.send("Target.attachToTarget", {"targetId": popup_target, "flatten": False})["sessionId"]
         script = ("new Promise(ready => { const check = () => document.documentElement.dataset.ready ? ready() "
                   ": setTimeout(check, 20); check(); })"

@@ -12,11 +12,23 @@ TRIPADVISOR_RESTAURANT = ("https://www.tripadvisor.it/Restaurant_Review-g187791-
                           "Trattoria_Demo-Rome_Lazio.html")
 
 
+HINT_SHOWN = ("() => { const ui = document.querySelector('[data-testimone-ui=dialog]');"
+              " const hint = ui && ui.shadowRoot.querySelector('.hint'); return Boolean(hint && !hint.hidden); }")
+
+
 def pick(browser, page, selector):
-    """Toolbar icon → popup → "Cattura un commento" → click the comment."""
+    """Toolbar icon (grants activeTab) → "Capture a comment" → click the comment.
+
+    The popup's button sends {type: "start-picker", payload: {tabId}} to the background; the test sends
+    that same message from an extension page, because a raw-CDP click into the popup raced with the
+    popup's loading (see docs/extension.md)."""
     popup = browser.click_toolbar_button(page)
-    browser.click_in_popup(popup, "#capture")
-    page.locator('[data-testimone-ui="dialog"] .hint').wait_for(state="visible")
+    browser.close_target(popup)
+    tab_id = browser.tab_id(page.url)
+    assert browser.extension.evaluate(
+        "id => chrome.runtime.sendMessage({type: 'start-picker', payload: {tabId: id}})", tab_id) == {"status": "started"}
+    page.bring_to_front()
+    page.wait_for_function(HINT_SHOWN, polling=100, timeout=15000)
     page.locator(selector).first.click()
     page.locator('section[role="dialog"]').wait_for()
 
