@@ -12,12 +12,12 @@ run: system-deps $(STAMP)
 	$(BIN)/testimone serve
 
 test: system-deps-test $(TSTAMP) $(NSTAMP)
-	node --test tests/extension/
-	npx --no-install web-ext lint --source-dir extension --self-hosted
+	npm run --silent test:extension
+	npm run --silent lint:extension
 	$(BIN)/python -m pytest
 
 extension: $(NSTAMP)
-	node scripts/build-extension.mjs
+	npm run --silent build:extension
 
 system-deps:
 	@bash scripts/system-deps.sh
