@@ -24,6 +24,13 @@ def query_token_allowed(view):
     return view
 
 
+def only_parameters(*allowed: str) -> None:
+    """Refuse a query parameter the route does not know (a typo would otherwise be silently ignored)."""
+    unknown = sorted(set(request.args) - set(allowed))
+    if unknown:
+        raise ApiError(400, "invalid_field", f"Unknown parameter '{unknown[0]}'.", unknown[0])
+
+
 @bp.before_request
 def authenticate():
     if request.method == "OPTIONS" or request.endpoint in PUBLIC_VIEWS:

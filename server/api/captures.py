@@ -10,7 +10,7 @@ from ..cases import refresh_deadlines
 from ..legal import ADVICE, compute_deadlines
 from ..schemas import KINDS, PLATFORMS, capture_from_body, parse_json_body, today_in_italy
 from ..store import decode_cursor, get_store
-from . import bp
+from . import bp, only_parameters
 
 INITIAL_STATUS = {"testimonial": "consent_requested", "offence": "documented"}
 MAX_LIMIT = 200
@@ -78,9 +78,7 @@ LIST_PARAMETERS = {"kind", "status", "platform", "q", "limit", "cursor"}
 
 @bp.get("/captures")
 def list_captures():
-    unknown = sorted(set(request.args) - LIST_PARAMETERS)
-    if unknown:
-        raise ApiError(400, "invalid_field", f"Unknown parameter '{unknown[0]}'.", unknown[0])
+    only_parameters(*LIST_PARAMETERS)
     limit_text = request.args.get("limit", "50")
     if not limit_text.isdigit() or not 1 <= int(limit_text) <= MAX_LIMIT:
         raise ApiError(400, "invalid_field", f"'limit' must be a whole number from 1 to {MAX_LIMIT}.", "limit")

@@ -16,7 +16,7 @@ from ..openapi import error_responses, json_response
 from ..schemas import (BASE64, DATE, OPTIONAL_URL, PURPOSES, check_date, check_url, decode_base64,
                        parse_json_body, text, today_in_italy, validate)
 from ..store import get_store, iso_utc, utc_now
-from . import bp, query_token_allowed
+from . import bp, only_parameters, query_token_allowed
 from .captures import CASE_ID, links, load_case, summary
 
 # Files an owner attaches as proof (a customer's reply, a screenshot of a removed page).
@@ -251,9 +251,7 @@ def all_records() -> list[dict]:
 
 @bp.get("/authors")
 def author():
-    unknown = sorted(set(request.args) - {"profile_url"})
-    if unknown:
-        raise ApiError(400, "invalid_field", f"Unknown parameter '{unknown[0]}'.", unknown[0])
+    only_parameters("profile_url")
     profile_url = request.args.get("profile_url")
     if not profile_url:
         raise ApiError(400, "invalid_field", "'profile_url' is required.", "profile_url")
@@ -266,9 +264,7 @@ def author():
 @bp.get("/deadlines.ics")
 @query_token_allowed
 def deadlines_ics():
-    unknown = sorted(set(request.args) - {"token", "lang"})
-    if unknown:
-        raise ApiError(400, "invalid_field", f"Unknown parameter '{unknown[0]}'.", unknown[0])
+    only_parameters("token", "lang")
     lang = request.args.get("lang", "it")
     if lang not in ("it", "en"):
         raise ApiError(400, "invalid_field", "'lang' must be 'it' or 'en'.", "lang")

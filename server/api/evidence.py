@@ -2,12 +2,11 @@
 from flask import Response, current_app, jsonify, request
 
 from .. import __version__, bundle, signing
-from ..errors import ApiError
 from ..openapi import error_responses, json_response
 from ..store import get_store
 from ..verify import verify as verify_data_dir
 from ..witness import witness_case
-from . import bp
+from . import bp, only_parameters
 from .captures import CASE_ID, load_case
 
 
@@ -24,9 +23,7 @@ def case_bundle(case_id: str):
 
 @bp.get("/verify")
 def verify_all():
-    unknown = sorted(set(request.args) - {"case"})
-    if unknown:
-        raise ApiError(400, "invalid_field", f"Unknown parameter '{unknown[0]}'.", unknown[0])
+    only_parameters("case")
     case_id = request.args.get("case")
     if case_id is not None:
         load_case(case_id)
