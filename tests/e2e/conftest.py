@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 import waitress
 
+from conftest import run_until_closed
 from server import create_app
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -138,7 +139,7 @@ class TestimoneServer:
     def start(self):
         self.app = create_app({"DATA_DIR": str(self.data_dir), "TOKEN": TOKEN, "PORT": self.port})
         self.server = waitress.create_server(self._timed, host="127.0.0.1", port=self.port, threads=4)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread = threading.Thread(target=run_until_closed, args=(self.server,), daemon=True)
         self.thread.start()
 
     def stop(self):
