@@ -1,8 +1,9 @@
 """The local dashboard at / : server-rendered pages (Italian/English) and CSRF-protected forms.
 
+Every page but the login needs a session, opened by a one-time login link (server/security.py).
 Forms run the same steps as the JSON API (server/api/cases.py), so a rule lives in one place. The
-dashboard never hands the pairing token to the browser except on the "Connect the extension" page;
-PDFs are fetched from the API inside the server and streamed to the page.
+dashboard never hands the pairing token to the browser except on the "Connect the extension" page
+and to the extension it pairs; PDFs are fetched from the API inside the server and streamed to the page.
 """
 import base64
 import hmac
@@ -17,7 +18,7 @@ from flask import (Blueprint, Response, abort, current_app, flash, g, redirect, 
                    session, url_for)
 from werkzeug.test import EnvironBuilder
 
-from . import cases, legal, schemas
+from . import cases, legal, schemas, security
 from . import profile as business_profile
 from .api import cases as steps
 from .api.captures import load_case
@@ -76,9 +77,16 @@ def csrf_token() -> str:
     return session["csrf"]
 
 
+OPEN_PAGES = {"dashboard.login", "dashboard.set_language"}
+
+
 @bp.before_request
 def before() -> Response | None:
     g.lang = language()
+    g.operator = session.get("operator")
+    if g.operator is None and request.endpoint not in OPEN_PAGES:
+        # Not logged in: say how to log in, and leave the session alone (no cookie is set).
+        return Response(render_template("login.html", refused=False), 401)
     if request.method != "POST":
         return None
     sent = request.form.get("csrf_token", "")
@@ -92,7 +100,9 @@ def before() -> Response | None:
 
 @bp.after_request
 def headers(response: Response) -> Response:
-    response.headers["Content-Security-Policy"] = CSP
+    # The pairing page's form ends on the extension's own page (server/security.py).
+    response.headers["Content-Security-Policy"] = CSP.replace(
+        "form-action 'self'", f"form-action 'self' {g.get('pairing_origin', '')}".rstrip())
     # "no-referrer" (the API's policy) makes browsers send "Origin: null" with our own forms; "same-origin"
     # still tells other sites nothing.
     response.headers["Referrer-Policy"] = "same-origin"
@@ -145,6 +155,26 @@ def not_found(_error):
     return render_template("error.html", title=t("not_found_title"), message=t("not_found_message")), 404
 
 
+@bp.get("/login")
+def login():
+    """The one-time link printed by `make run` (or `testimone login-url`) opens a session for the operator."""
+    if not security.redeem_login_key(get_store().data_dir, request.args.get("key", "")):
+        return Response(render_template("login.html", refused=True), 403)
+    chosen_language = session.get("lang")
+    session.clear()
+    session.update(operator=security.OWNER, **({"lang": chosen_language} if chosen_language else {}))
+    session.permanent = True
+    if business_profile.missing_fields(get_store().get_setting("profile")):  # first run: who signs the documents
+        return redirect(url_for(".settings", welcome=1))
+    return redirect(url_for(".case_list"))
+
+
+@bp.post("/logout")
+def logout():
+    session.clear()
+    return Response(render_template("login.html", refused=False), 200)
+
+
 @bp.get("/lang/<code>")
 def set_language(code: str):
     if code in LANGUAGES:
@@ -180,7 +210,8 @@ def case_list():
         if next_cursor else None
     return render_template("cases.html", items=items, filters=filters, upcoming=upcoming, next_url=next_url,
                            urgent_days=URGENT_DAYS, statuses=cases.TESTIMONIAL_STATUSES + cases.OFFENCE_STATUSES,
-                           kinds=KINDS, platforms=PLATFORMS, today=today)
+                           kinds=KINDS, platforms=PLATFORMS, today=today,
+                           profile_missing=business_profile.missing_fields(get_store().get_setting("profile")))
 
 
 def _case_or_404(case_id: str) -> dict:
@@ -225,7 +256,7 @@ def evidence(case_id: str, name: str):
 @bp.get("/cases/<case_id>/files/<document>")
 def document(case_id: str, document: str):
     """Stream a PDF (or the bundle) from the API, adding the token here: the page never holds it."""
-    if document not in DOCUMENTS or "csrf" not in session:  # no session: a link from another site
+    if document not in DOCUMENTS:
         return redirect(url_for(".case_page", case_id=case_id))
     _case_or_404(case_id)
     query = urlencode({"lang": request.args.get("lang", g.lang)})
@@ -244,8 +275,6 @@ def document(case_id: str, document: str):
 @bp.get("/calendar.ics")
 def calendar_file():
     """The deadlines feed as a one-off download, for calendar services that cannot reach this computer."""
-    if "csrf" not in session:
-        return redirect(url_for(".connect"))
     environ = EnvironBuilder(path="/api/deadlines.ics", query_string=urlencode({"lang": g.lang}),
                              base_url=request.host_url,
                              headers={"Authorization": f"Bearer {current_app.config['TOKEN']}"}).get_environ()
@@ -272,11 +301,13 @@ def author_page():
 
 @bp.route("/settings", methods=["GET", "POST"])
 def settings():
+    """The business profile. With ?welcome=1 (after the first login) only the fields the documents need."""
     stored = get_store().get_setting("profile") or {}
     errors = {}
     values = business_profile.complete(stored)
+    welcome = bool(request.values.get("welcome"))
     if request.method == "POST":
-        submitted = {field: request.form.get(field, "") for field in business_profile.FIELDS}
+        submitted = {field: request.form.get(field, values[field] or "") for field in business_profile.FIELDS}
         try:
             clean = business_profile.validate(submitted)
         except business_profile.ProfileError as error:
@@ -287,10 +318,12 @@ def settings():
             session["lang"] = clean["default_language"]
             g.lang = clean["default_language"]
             flash(t("settings_saved"), "ok")
-            return redirect(url_for(".settings"))
+            return redirect(url_for(".case_list" if welcome else ".settings"))
+    shown = [field for field in business_profile.FIELDS
+             if not welcome or field in business_profile.REQUIRED or field == "default_language"]
     fields = [(field, business_profile.FIELD_NAMES.get(field, {}).get(g.lang, field),
-               field in business_profile.REQUIRED) for field in business_profile.FIELDS]
-    return render_template("settings.html", fields=fields, values=values, errors=errors,
+               field in business_profile.REQUIRED) for field in shown]
+    return render_template("settings.html", fields=fields, values=values, errors=errors, welcome=welcome,
                            missing=business_profile.missing_fields(stored))
 
 
@@ -300,6 +333,28 @@ def connect():
     token = current_app.config["TOKEN"]
     return render_template("connect.html", server=server, token=token,
                            feed=f"{server}/api/deadlines.ics?{urlencode({'token': token, 'lang': g.lang})}")
+
+
+@bp.get("/pair")
+def pair():
+    """Step 2 of pairing: the extension's options opened this page; the operator approves that extension."""
+    origin = request.args.get("extension", "")
+    if not security.is_extension_origin(origin):
+        return Response(render_template("error.html", title=t("pair_title"), message=t("pair_bad_origin")), 400)
+    g.pairing_origin = origin
+    return render_template("pair.html", origin=origin, paired=security.paired_origin(get_store()))
+
+
+@bp.post("/pair")
+def pair_approved():
+    """Step 3: a one-time code goes to the extension's own page, which trades it for the token
+    (POST /api/pair); the code never reaches another page, the token never leaves this server in a URL."""
+    origin = request.form.get("extension", "")
+    if not security.is_extension_origin(origin):
+        abort(400)
+    code = current_app.extensions["testimone.pairing_codes"].issue(origin)
+    fragment = urlencode({"pairing-code": code, "server": request.host_url.rstrip("/")})
+    return redirect(f"{origin}/options/options.html#{fragment}", 303)
 
 
 @bp.get("/integrity")
