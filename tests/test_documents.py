@@ -15,7 +15,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from pypdf import PdfReader
 
-from server import documents, profile, samples
+from server.domain import profile
+from server.render import pdf as documents, samples
 
 ISSUED = date(2026, 11, 24)
 
@@ -422,7 +423,7 @@ def test_hostile_content_is_literal_text_and_fetches_nothing(document, lang):
 def test_fetcher_refuses_files_and_network_and_logs_it(provokes_refusals):
     with CountingServer() as server:
         html = (f'<link rel="stylesheet" href="style.css"><p>ok</p><img src="file:///etc/hostname">'
-                f'<img src="{server.url}/a.png"><img src="{documents.BASE_URL}../server/documents.py">'
+                f'<img src="{server.url}/a.png"><img src="{documents.BASE_URL}../server/render/pdf.py">'
                 f'<div style="background: url({server.url}/b.png)">x</div>')
         with log_guard(expected=("Refused to fetch", "Failed to load")) as messages:
             pdf = documents.write_pdf(html)
@@ -431,7 +432,7 @@ def test_fetcher_refuses_files_and_network_and_logs_it(provokes_refusals):
     refused = [m for m in messages if m.startswith("Refused to fetch")]
     assert any("file:///etc/hostname" in m for m in refused)
     assert any(f"{server.url}/a.png" in m for m in refused) and any(f"{server.url}/b.png" in m for m in refused)
-    assert any("documents.py" in m for m in refused)  # ../ out of pdf_templates/ is refused
+    assert any("pdf.py" in m for m in refused)  # ../ out of pdf_templates/ is refused
     fetcher = documents.TemplateOnlyFetcher()
     assert fetcher.fetch(documents.BASE_URL + "style.css").read().startswith(b"/*")
     assert fetcher.fetch("data:text/plain;base64,b2s=").read() == b"ok"

@@ -32,12 +32,12 @@ from markupsafe import Markup, escape
 from PIL import Image
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
-from . import legal, profile as business_profile
-from .timestamps import clock_report
+from ..domain import legal, profile as business_profile
+from ..trust.clock import clock_report
 
 LOGGER = logging.getLogger("testimone.documents")
 
-TEMPLATE_DIR = (Path(__file__).resolve().parent.parent / "pdf_templates").resolve()
+TEMPLATE_DIR = (Path(__file__).resolve().parents[2] / "pdf_templates").resolve()
 BASE_URL = TEMPLATE_DIR.as_uri() + "/"
 DOCUMENTS = ("consent_request", "incident_report", "removal_demand", "takedown")
 LANGUAGES = ("it", "en")
@@ -217,7 +217,7 @@ def document_for(record: dict) -> str:
 
 
 def _deadlines(record: dict, issued_on: date) -> list[dict]:
-    """The record's deadlines (computed by server/legal.py when the case was updated), else computed now."""
+    """The record's deadlines (computed by server/domain/legal.py when the case was updated), else computed now."""
     if record.get("deadlines") is not None:
         return record["deadlines"]
     known = record.get("known_since") or (record.get("offence") or {}).get("known_since")
