@@ -136,9 +136,11 @@ def _parse_instant(value: str | None) -> datetime | None:
     if not value:
         return None
     try:
-        return datetime.fromisoformat(value)
-    except ValueError:
+        instant = datetime.fromisoformat(value)
+        instant.astimezone(timezone.utc)  # a stored 9999-12-31T23:59:59-01:00 cannot be shown: treat as unparsable
+    except (ValueError, OverflowError):
         return None
+    return instant
 
 
 def _format_date(day: date, lang: str) -> str:
