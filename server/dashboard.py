@@ -18,13 +18,14 @@ from flask import (Blueprint, Response, abort, current_app, flash, g, redirect, 
                    session, url_for)
 from werkzeug.test import EnvironBuilder
 
-from . import cases, legal, schemas, security
-from . import profile as business_profile
+from . import security
+from .domain import cases, legal, schemas
+from .domain import profile as business_profile
 from .api import cases as steps
 from .api.captures import load_case
-from .calendar import open_deadlines
+from .render.ics import open_deadlines
 from .errors import ApiError
-from .schemas import KINDS, PLATFORMS, PURPOSES
+from .domain.schemas import KINDS, PLATFORMS, PURPOSES
 from .store import decode_cursor, get_store
 
 bp = Blueprint("dashboard", __name__)
@@ -360,7 +361,7 @@ def pair_approved():
 @bp.get("/integrity")
 def integrity():
     """The same check as `testimone verify` and GET /api/verify: every hash, the audit chain, timestamps."""
-    from .verify import verify
+    from .services.verify import verify
 
     return render_template("integrity.html", report=verify(get_store().data_dir))
 

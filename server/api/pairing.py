@@ -4,8 +4,8 @@ from flask import current_app, jsonify, request
 
 from .. import __version__, security
 from ..errors import ApiError
-from ..openapi import error_responses, json_response
-from ..schemas import parse_json_body
+from .openapi import error_responses, json_response
+from ..domain.schemas import parse_json_body
 from ..store import get_store
 from . import PUBLIC_VIEWS, bp
 

@@ -14,7 +14,7 @@ import pybase64
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
-from .errors import ApiError
+from ..errors import ApiError
 
 MAX_TEXT = 20_000
 LEGAL_TIME_ZONE = ZoneInfo("Europe/Rome")
