@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { test } from 'node:test';
 import { describeOutcome } from '../../extension/options/outcome.js';
-import { pair, probe } from '../../extension/lib/server.js';
+import { pair, probe, serverStatus } from '../../extension/lib/server.js';
 
 const locale = (lang) => JSON.parse(readFileSync(new URL(`../../extension/_locales/${lang}/messages.json`, import.meta.url), 'utf8'));
 const messages = (raw) => Object.fromEntries(Object.entries(raw).map(([key, value]) => [key, value.message]));
@@ -81,6 +81,24 @@ test('a pairing code is sent as the body, without a token', async () => {
   try {
     assert.deepEqual(await pair(testimone.url, { code: 'abc' }), { status: 'paired', token: 'the-token', version: '1.0' });
     assert.deepEqual(body, { json: { code: 'abc' }, authorization: undefined });
+  } finally {
+    await testimone.close();
+  }
+});
+
+test('the popup learns whether the business profile is still incomplete', async () => {
+  let missing = ['pec'];
+  const testimone = await serve((request, response) => {
+    if (request.url === '/api/health') return json(response, 200, { status: 'ok', version: '1.0' });
+    if (request.url.startsWith('/api/captures')) return json(response, 200, { items: [], next_cursor: null });
+    return json(response, 200, { profile: {}, missing_fields: missing });
+  });
+  try {
+    const settings = { serverUrl: testimone.url, token: 't' };
+    assert.equal((await serverStatus(settings)).profileMissing, true);
+    missing = [];
+    assert.equal((await serverStatus(settings)).profileMissing, false);
+    assert.equal((await serverStatus({ ...settings, token: '' })).profileMissing, false); // not paired: unknown
   } finally {
     await testimone.close();
   }
