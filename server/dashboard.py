@@ -10,7 +10,7 @@ import hmac
 import json
 import re
 import secrets
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -34,6 +34,7 @@ STRINGS = json.loads((Path(__file__).parent / "templates" / "strings.json").read
 LANGUAGES = ("it", "en")
 URGENT_DAYS = 14  # LEGAL.md: the first reminder comes 14 days before a deadline
 PAGE_SIZE = 25
+SESSION_DAYS = 30  # a login link keeps that browser logged in this long
 DOCUMENTS = {  # dashboard name -> (API path, which cases have it)
     "document.pdf": ("document.pdf", None),
     "removal-demand.pdf": ("removal-demand.pdf", "offence"),
@@ -49,14 +50,16 @@ CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src '
 
 @bp.record_once
 def configure_sessions(state) -> None:
-    """The session holds the CSRF token. Its key is derived from the pairing token: stable per install,
-    secret as the token is, and a new token logs every browser out."""
+    """The session names the operator and holds the CSRF token. Its key is derived from the pairing token:
+    stable per install, secret as the token is, and a new token logs every browser out."""
     app = state.app
     if not app.secret_key:
         app.secret_key = hmac.new(app.config["TOKEN"].encode(), b"testimone dashboard session", "sha256").digest()
     # Cookies are shared by every port of 127.0.0.1: a name of our own, and never sent cross-site.
     app.config["SESSION_COOKIE_NAME"] = "testimone_session"
     app.config["SESSION_COOKIE_SAMESITE"] = "Strict"
+    app.config["SESSION_COOKIE_HTTPONLY"] = True
+    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(days=SESSION_DAYS)
 
 
 # -- language, CSRF, headers ----------------------------------------------------------------------
