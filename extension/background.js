@@ -131,6 +131,7 @@ async function capture({ extracted, choice, rect }, sender) {
   };
   const [settings, strings] = await Promise.all([getSettings(), loadStrings()]);
   const screenshot = await timed('screenshot', () => takeScreenshot(tab.windowId));
+  const screenshotAt = new Date().toISOString();
   const snapshot = await timed('snapshot', () => takeSnapshot(tab.id));
   const ipRecord = (await api.storage.session.get(`ip:${tab.id}`))[`ip:${tab.id}`];
   const body = buildCaptureBody({
@@ -140,6 +141,7 @@ async function capture({ extracted, choice, rect }, sender) {
     snapshot,
     context: {
       captured_at_client: new Date().toISOString(),
+      screenshot_at_client: screenshotAt,
       timezone: Intl.DateTimeFormat().resolvedOptions().timeZone,
       user_agent: navigator.userAgent,
       extension_version: api.runtime.getManifest().version,

@@ -13,10 +13,11 @@ async function jsonOrNull(response) {
   }
 }
 
-export async function postCapture(settings, body) {
+/** `key`: the capture's Idempotency-Key, the same on every retry (a lost 201 then gives the same case). */
+export async function postCapture(settings, body, key) {
   const response = await fetch(`${settings.serverUrl}/api/captures`, {
     method: 'POST',
-    headers: headers(settings, { 'Content-Type': 'application/json' }),
+    headers: headers(settings, { 'Content-Type': 'application/json', 'Idempotency-Key': key }),
     body: JSON.stringify(body),
     credentials: 'omit',
   });

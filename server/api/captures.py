@@ -9,6 +9,7 @@ from ..errors import ApiError
 from ..domain.cases import refresh_deadlines
 from ..domain.legal import ADVICE, compute_deadlines
 from ..domain.schemas import KINDS, PLATFORMS, capture_from_body, parse_json_body, today_in_italy
+from ..services import idempotency
 from ..store import decode_cursor, get_store
 from . import bp, only_parameters
 
@@ -49,6 +50,7 @@ def health():
 
 @bp.post("/captures")
 def create_capture():
+    key = idempotency.key_digest(request.headers.get(idempotency.HEADER))
     body = parse_json_body(request.get_data(cache=False))
     fields, files = capture_from_body(body)
     state = {"status": INITIAL_STATUS[fields["kind"]]}
@@ -56,14 +58,28 @@ def create_capture():
         state["known_since"] = fields["offence"]["known_since"]
         state["deadlines"] = compute_deadlines(fields["offence"]["category"], date.fromisoformat(state["known_since"]),
                                                [], today_in_italy())
-    record = get_store().create_capture(fields, files, **state)
+    if key is None:
+        record = get_store().create_capture(fields, files, **state)
+    else:
+        deliveries = current_app.extensions["testimone.deliveries"]
+        with deliveries.lock:
+            earlier = deliveries.case_for(key)
+            if earlier is not None:  # a retry whose first answer was lost: the same case again
+                return jsonify(_created(earlier)), 200, {"Location": links(earlier["id"])["self"],
+                                                         "Idempotent-Replayed": "true"}
+            record = get_store().create_capture(fields, files, **state, **{idempotency.RECORD_FIELD: key})
+            deliveries.remember(key, record["id"])
     for hook in current_app.extensions.get("testimone.on_capture", []):
         record = hook(record) or record
+    return jsonify(_created(record)), 201, {"Location": links(record["id"])["self"]}
+
+
+def _created(record: dict) -> dict:
     answer = {"id": record["id"], "kind": record["kind"], "sha256": record["sha256"],
               "captured_at": record["captured_at"], "status": record["status"], "links": links(record["id"])}
     if record["kind"] == "offence":  # a negative but legitimate review is not an offence: say so every time
         answer["advice"] = ADVICE[record["language"]]
-    return jsonify(answer), 201, {"Location": answer["links"]["self"]}
+    return answer
 
 
 def _choice(name: str, allowed: list[str]) -> str | None:
@@ -133,8 +149,14 @@ OPENAPI_PATHS = {
     "/api/captures": {
         "post": {
             "summary": "Store a capture (testimonial or offence) with its evidence",
+            "parameters": [{"name": idempotency.HEADER, "in": "header", "required": False,
+                            "schema": {"type": "string", "pattern": "^[\\x21-\\x7e]{8,200}$"},
+                            "description": "One per capture, the same on every retry: a retry whose answer "
+                                           "was lost gets the case already made (200) instead of a second one"}],
             "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("CaptureInput")}}},
             "responses": {"201": json_response("Stored durably", _ref("CaptureCreated")),
+                          "200": json_response("Already stored under this Idempotency-Key: the same case",
+                                               _ref("CaptureCreated")),
                           **error_responses(400, 401, 403, 413)}},
         "get": {
             "summary": "List cases, newest first",

@@ -255,7 +255,10 @@ def _record_view(record: dict, lang: str) -> dict:
     context = record.get("context") or {}
     posted = _timestamps(record.get("posted_at"), zone, lang)
     captured = _timestamps(record.get("captured_at"), zone, lang)
-    return {"zone": zone, "posted": posted, "captured": captured, "context": context,
+    shot = _timestamps(context.get("screenshot_at_client"), zone, lang)
+    browser_clock = catalogue("common")["browser_clock"][lang]
+    return {"zone": zone, "posted": posted, "captured": captured, "context": context, "shot": shot,
+            "shot_when": f"{shot['utc']} ({browser_clock})" if shot else (captured or {}).get("utc", ""),
             "short_id": record["id"][-6:], "sha256": record.get("sha256") or "",
             "author": record.get("author") or {}, "offence": record.get("offence") or {},
             "testimonial": record.get("testimonial") or {}}
