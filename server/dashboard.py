@@ -7,6 +7,7 @@ page. What the rules refuse is answered by one handler: a message on the case pa
 import base64
 import hmac
 import json
+import re
 import secrets
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -36,6 +37,9 @@ DOCUMENTS = {  # dashboard name -> (document, which cases have it); None: the ca
     "takedown.pdf": ("takedown", "testimonial"),
     "bundle.zip": ("bundle", None),
 }
+# A path on this server: one slash then no second slash or backslash, no spaces or control characters
+# (browsers drop tabs and newlines and read "\\" as "/", so "/\t/evil.example" would leave the site).
+LOCAL_PATH = re.compile(r"/(?![/\\])[^\s\\\x00-\x1f\x7f]*")
 CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; object-src 'none'; "
        "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 
@@ -128,7 +132,10 @@ def format_instant(value: str | None) -> str:
     moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     if moment.tzinfo is None:  # a page that gave no offset: show it as it was given
         return f"{format_day(value)} {moment:%H:%M}"
-    moment = moment.astimezone(timezone.utc)
+    try:
+        moment = moment.astimezone(timezone.utc)
+    except OverflowError:  # stored before dates were range-checked: show it as it was given
+        return value
     return f"{format_day(moment.date().isoformat())} {moment:%H:%M} UTC"
 
 
@@ -157,7 +164,7 @@ def set_language(code: str):
     if code in LANGUAGES:
         session["lang"] = code
     target = request.args.get("next", "/")
-    return redirect(target if target.startswith("/") and not target.startswith("//") else "/")
+    return redirect(target if LOCAL_PATH.fullmatch(target) else "/")
 
 
 # -- pages ----------------------------------------------------------------------------------------
