@@ -3,7 +3,8 @@
 
 export const CAPTURE_FIELDS = [
   'kind', 'page_url', 'permalink', 'platform', 'author', 'text', 'rating', 'title', 'posted_at', 'posted_at_text',
-  'visit_date_text', 'post', 'machine_translated', 'comment_html', 'screenshot', 'page_snapshot', 'context',
+  'visit_date_text', 'post', 'machine_translated', 'truncated', 'owner_response', 'comment_html', 'screenshot',
+  'page_snapshot', 'context',
   'testimonial', 'offence',
 ];
 export const PURPOSES = ['website', 'landing_page', 'social', 'print', 'ads'];
@@ -18,7 +19,13 @@ export function buildCaptureBody({ extracted, choice, screenshot = null, snapsho
     permalink: extracted.permalink ?? null,
     // "other" is left to the server, which infers the platform from the URL.
     platform: extracted.platform === 'other' ? null : extracted.platform ?? null,
-    author: { name: extracted.author?.name ?? null, profile_url: extracted.author?.profile_url ?? null },
+    author: {
+      name: extracted.author?.name ?? null,
+      profile_url: extracted.author?.profile_url ?? null,
+      badge: extracted.author?.badge ?? null,
+      // A name typed by the user when the page showed none: kept apart from what was extracted.
+      entered_by_user: Boolean(extracted.author?.entered_by_user),
+    },
     text: (extracted.text ?? '').slice(0, MAX_TEXT),
     rating: extracted.rating ?? null,
     title: extracted.title ?? null,
@@ -27,6 +34,8 @@ export function buildCaptureBody({ extracted, choice, screenshot = null, snapsho
     visit_date_text: extracted.visit_date_text ?? null,
     post: extracted.post ?? null,
     machine_translated: Boolean(extracted.machine_translated),
+    truncated: Boolean(extracted.truncated),
+    owner_response: extracted.owner_response ?? null,
     comment_html: extracted.comment_html || null,
     screenshot,
     page_snapshot: snapshot,

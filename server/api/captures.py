@@ -1,4 +1,5 @@
 """Captures: health, create, list, read one, and the OpenAPI document."""
+import re
 from datetime import date
 
 from flask import current_app, jsonify, request
@@ -8,7 +9,7 @@ from ..openapi import document, error_responses, json_response
 from ..errors import ApiError
 from ..cases import refresh_deadlines
 from ..legal import ADVICE, compute_deadlines
-from ..schemas import KINDS, PLATFORMS, capture_from_body, parse_json_body, today_in_italy
+from ..schemas import KINDS, PLATFORMS, capture_from_body, check_url, parse_json_body, today_in_italy
 from ..store import decode_cursor, get_store
 from . import bp, only_parameters
 
@@ -73,7 +74,7 @@ def _choice(name: str, allowed: list[str]) -> str | None:
     return value
 
 
-LIST_PARAMETERS = {"kind", "status", "platform", "q", "limit", "cursor"}
+LIST_PARAMETERS = {"kind", "status", "platform", "q", "limit", "cursor", "permalink", "text_sha256"}
 
 
 @bp.get("/captures")
@@ -95,9 +96,15 @@ def list_captures():
     status = request.args.get("status")
     if status is not None and (len(status) > 40 or not status.replace("_", "").isalpha()):
         raise ApiError(400, "invalid_field", "'status' is not a status name.", "status")
+    permalink = request.args.get("permalink")
+    if permalink is not None:
+        check_url(permalink, "permalink")
+    text_sha256 = request.args.get("text_sha256")
+    if text_sha256 is not None and not re.fullmatch(r"[0-9a-f]{64}", text_sha256):
+        raise ApiError(400, "invalid_field", "'text_sha256' must be 64 lowercase hexadecimal digits.", "text_sha256")
     records, next_cursor = get_store().list(
         kind=_choice("kind", KINDS), status=status, platform=_choice("platform", PLATFORMS),
-        q=q or None, limit=int(limit_text), cursor=cursor)
+        q=q or None, limit=int(limit_text), cursor=cursor, permalink=permalink, text_sha256=text_sha256)
     return jsonify({"items": [summary(record) for record in records], "next_cursor": next_cursor})
 
 
@@ -145,6 +152,11 @@ OPENAPI_PATHS = {
                 _query("q", {"type": "string", "maxLength": 200}, "Text in the author's name or the comment"),
                 _query("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT}, "Page size (default 50)"),
                 _query("cursor", {"type": "string"}, "`next_cursor` of the previous page"),
+                _query("permalink", {"type": "string", "format": "uri", "maxLength": 4096},
+                       "Earlier captures of the comment at this address (\"already captured on …\")"),
+                _query("text_sha256", {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+                       "Earlier captures whose text has this SHA-256 (UTF-8), when the comment has no address;"
+                       " with `permalink`, either matches. Erased cases never match"),
             ],
             "responses": {"200": json_response("A page of cases", _ref("CaseList")),
                           **error_responses(400, 401, 403)}}},
