@@ -88,3 +88,36 @@ export function bytesToBase64(bytes) {
   for (let i = 0; i < bytes.length; i += chunk) binary += String.fromCharCode(...bytes.subarray(i, i + chunk));
   return btoa(binary);
 }
+
+/**
+ * The platform server IP recorded for the tab, only if that response delivered the captured page
+ * (same URL but for the fragment); otherwise null, printed as "not recorded". A tab keeps the last
+ * recorded response, which may belong to another site visited before.
+ */
+export function serverIpFor(record, pageUrl) {
+  if (!record?.ip || !record.url || !pageUrl) return null;
+  const withoutFragment = (url) => url.split('#')[0];
+  return withoutFragment(record.url) === withoutFragment(pageUrl) ? record.ip : null;
+}
+
+/**
+ * How to join successive viewport screenshots of a comment taller than the viewport into one image.
+ * `scrolls`: each screenshot's vertical scroll offset, ascending; `top`/`bottom`: the comment's rows
+ * on the page; all in device pixels. The first screenshot is kept whole (the author and date at the
+ * top); each next one adds only the rows below what is already covered.
+ */
+export function stitchPlan(scrolls, viewportHeight, top, bottom) {
+  const parts = [{ index: 0, sourceY: 0, height: viewportHeight, destY: 0 }];
+  let covered = scrolls[0] + viewportHeight;
+  scrolls.forEach((scroll, index) => {
+    const end = scroll + viewportHeight;
+    if (index === 0 || end <= covered) return;
+    parts.push({ index, sourceY: covered - scroll, height: end - covered, destY: covered - scrolls[0] });
+    covered = end;
+  });
+  return {
+    parts,
+    height: covered - scrolls[0],
+    rect: { y: Math.max(0, top - scrolls[0]), height: Math.min(bottom, covered) - Math.max(top, scrolls[0]) },
+  };
+}
