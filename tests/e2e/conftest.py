@@ -32,7 +32,7 @@ EXTENSION = ROOT / "extension"
 FIXTURES = ROOT / "tests" / "extension" / "fixtures"
 CHROMIUM = Path("/usr/lib/chromium/chromium")
 TOKEN = "e2e-token-0123456789"
-SITE_HOSTS = ["www.facebook.com", "www.tripadvisor.it", "www.tripadvisor.com"]
+SITE_HOSTS = ["www.facebook.com", "www.tripadvisor.it", "www.tripadvisor.com", "blog.example.org"]
 
 
 def free_port() -> int:
