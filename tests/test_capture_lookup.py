@@ -83,3 +83,27 @@ def test_bad_new_fields_are_refused_by_name(client, store, overrides, field):
     assert response.status_code == 400, response.json
     assert response.json["error"]["field"].startswith(field.split(".")[0])
     assert store.count() == 0
+
+
+def test_report_prints_not_recorded_ip_truncation_typed_author_and_owner_response():
+    from server.render import samples
+    from test_documents import render_checked, text_of
+
+    record = samples.offence()
+    record["context"] = {**record["context"], "server_ip": None}
+    record.update(truncated=True, author={**record["author"], "entered_by_user": True},
+                  owner_response={"text": "Ci dispiace, la aspettiamo.", "posted_at_text": "2 settimane fa"})
+    text = text_of(render_checked("incident_report", record, lang="it"))
+    assert "non registrato" in text
+    assert "il testo riportato può essere incompleto" in text
+    assert "il nome è stato inserito dall'utente" in text
+    assert "Ci dispiace, la aspettiamo." in text and "2 settimane fa" in text
+
+
+def test_case_page_shows_the_notes_typed_in_the_dialog_and_the_truncation(client):
+    case_id = post(client, truncated=True, offence={"category": "insult", "notes": "Mai stato nostro cliente."})
+    page = client.get(f"/cases/{case_id}")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200, html[:500]
+    assert "Mai stato nostro cliente." in html
+    assert 'data-field="truncated"' in html
