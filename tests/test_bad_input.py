@@ -5,7 +5,7 @@ import json
 import pytest
 
 from conftest import make_capture
-from server.schemas import capture_from_body
+from server.domain.schemas import capture_from_body
 
 EXTREME_DATES = ["9999-12-31T23:59:59Z", "0001-01-01T00:00:00+14:00", "1969-12-31T23:00:00Z",
                  "2101-01-01T00:00:00+00:00"]
