@@ -45,7 +45,7 @@ def test_the_clock_check_compares_at_delivery_not_the_queue_delay():
     ("it", "schermata acquisita il 23 novembre 2026, 02:43:10 UTC (orologio del browser), ricevuta il "
            "23 novembre 2026, 02:46:03 UTC (orologio del server), consegnata dalla coda offline")])
 def test_the_incident_report_says_when_the_screenshot_was_taken_and_received(lang, expected):
-    record = next(r for name, r, _ in samples.cases() if name == "incident_report")
+    record = samples.offence()
     record = {**record, "captured_at": "2026-11-23T02:46:03.000Z", "clock": None,
               "context": {**record["context"], "screenshot_at_client": "2026-11-23T02:43:10.000Z",
                           "sent_at_client": "2026-11-23T02:46:01.500Z", "queued": True}}

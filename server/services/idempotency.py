@@ -12,7 +12,7 @@ import hashlib
 import re
 import threading
 
-from ..errors import ApiError
+from ..domain.errors import Invalid
 
 HEADER = "Idempotency-Key"
 RECORD_FIELD = "idempotency_key_sha256"
@@ -24,17 +24,16 @@ def key_digest(key: str | None) -> str | None:
     if key is None:
         return None
     if not VALID_KEY.fullmatch(key):
-        raise ApiError(400, "invalid_field", f"'{HEADER}' must be 8 to 200 printable ASCII characters "
-                       "(a UUID per capture).", HEADER)
+        raise Invalid(HEADER, f"'{HEADER}' must be 8 to 200 printable ASCII characters (a UUID per capture).")
     return hashlib.sha256(key.encode()).hexdigest()
 
 
 class Deliveries:
-    """Which case each key made. Creating under one lock means two racing retries make one case."""
+    """Which case each key made."""
 
     def __init__(self, store):
         self.store = store
-        self.lock = threading.Lock()
+        self.lock = threading.Lock()  # creating under it: two racing retries make one case
         self._cases: dict[str, str] | None = None
 
     def _index(self) -> dict[str, str]:
@@ -47,10 +46,13 @@ class Deliveries:
                     break
         return self._cases
 
-    def case_for(self, digest: str) -> dict | None:
-        """The record the key made, if it still exists (call with `lock` held)."""
-        case_id = self._index().get(digest)
-        return self.store.get(case_id) if case_id else None
-
-    def remember(self, digest: str, case_id: str) -> None:
-        self._index()[digest] = case_id
+    def capture_once(self, digest: str, create) -> tuple[dict, bool]:
+        """(record, replayed): the case this key already made, else the one `create()` makes now."""
+        with self.lock:
+            case_id = self._index().get(digest)
+            earlier = self.store.get(case_id) if case_id else None
+            if earlier is not None:
+                return earlier, True
+            record = create()
+            self._cases[digest] = record["id"]
+            return record, False

@@ -1,6 +1,6 @@
 """Verification of a data directory: recompute every stored hash and walk the audit chain.
 
-It reads the files directly and never opens a Store, so it works while the server runs (the store
+It reads through a StoreView and never opens a Store, so it works while the server runs (the store
 holds an exclusive lock on the directory) and cannot change anything.
 
 Checks, each failure naming the file or the audit line:
@@ -17,25 +17,7 @@ from collections import Counter
 from pathlib import Path
 
 from ..domain.integrity import check_audit_chain, sha256_hex
-
-
-def load_records(data_dir: Path) -> dict:
-    """The case records as the store sees them: the snapshot plus the journal replayed on top."""
-    snapshot = data_dir / "testimone.json"
-    tables = json.loads(snapshot.read_bytes()) if snapshot.exists() else {}
-    cases = dict(tables.get("cases", {}))
-    journal = data_dir / "journal.jsonl"
-    if journal.exists():
-        # A line without its newline is a write in progress: the store does not count it either.
-        for line in journal.read_bytes().split(b"\n")[:-1]:
-            change = json.loads(line)
-            if change["table"] != "cases":
-                continue
-            if change["doc"] is None:
-                cases.pop(str(change["doc_id"]), None)
-            else:
-                cases[str(change["doc_id"])] = change["doc"]
-    return {doc["id"]: doc for doc in cases.values()}
+from ..store import StoreView
 
 
 def erased_names(record: dict) -> set:
@@ -131,7 +113,7 @@ def check_history_in_audit(records: dict, lines: list[bytes]) -> list[str]:
 def verify(data_dir, case_id: str | None = None) -> dict:
     """The full report: {"ok", "checked": {...}, "problems": [...], "cases": {id: [problems]}}."""
     data_dir = Path(data_dir)
-    records = load_records(data_dir)
+    records = StoreView(data_dir).records()
     if case_id is not None:
         if case_id not in records:
             return {"ok": False, "checked": {"cases": 0, "files": 0, "audit_lines": 0},
