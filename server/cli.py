@@ -1,5 +1,6 @@
 """The `testimone` command."""
 import json
+import signal
 import sys
 
 import click
@@ -51,6 +52,10 @@ def serve():
         click.secho(f"Warning: listening on {host}, not only on this computer: use TLS (docs/security.md).",
                     fg="yellow", err=True)
     _check_pdf_engine()
+    from .render import pool
+
+    pool.configure(app.config["RENDER_WORKERS"], app.config["RENDER_QUEUE"])
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # a clean exit stops the render workers too
     click.echo(f"""
 Testimone {__version__} is running at http://127.0.0.1:{port}/
   Data:  {config.data_dir(app.config)}

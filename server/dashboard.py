@@ -23,6 +23,7 @@ from .domain import cases, legal, schemas
 from .domain import profile as business_profile
 from .domain.errors import DomainError, Invalid, NotFound
 from .render import bundle, document_types
+from .render.pool import RenderBusy
 from .services import cases as case_service, deadlines as deadline_service, documents as document_service
 from .services import evidence as evidence_service
 from .domain.schemas import KINDS, PLATFORMS, PURPOSES
@@ -172,6 +173,12 @@ def login():
 def logout():
     session.clear()
     return Response(render_template("login.html", refused=False), 200)
+
+
+@bp.errorhandler(RenderBusy)
+def render_busy(error: RenderBusy):
+    page = render_template("error.html", title=t("busy_title"), message=t("busy_message", seconds=error.retry_after))
+    return page, 503, {"Retry-After": str(error.retry_after)}
 
 
 @bp.errorhandler(DomainError)

@@ -35,7 +35,7 @@ from PIL import Image
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from ..domain import legal, profile as business_profile
-from . import document_types
+from . import document_types, pool
 
 LOGGER = logging.getLogger("testimone.documents")
 
@@ -330,18 +330,20 @@ def render(document: str, record: dict, profile: dict | None, lang: str, screens
     cached = _cached(key)
     if cached is not None:
         return cached
-    # One render at a time: WeasyPrint's font machinery is not known to be thread-safe, a local server
-    # has one user, and a second request for the same PDF then waits for the first instead of redoing it.
-    with _render_lock:
-        cached = _cached(key)
-        if cached is not None:
-            return cached
-        html = render_html(document, record, profile, lang, screenshot, issued_on=issued_on, **options)
-        pdf = write_pdf(html)
-        with _cache_lock:
-            _cache[key] = (record["id"], pdf)
-            while len(_cache) > CACHE_SIZE:
-                _cache.popitem(last=False)
+    if pool.current() is not None:  # the server: in a worker process (server/render/pool.py)
+        pdf = pool.run(write_pdf, render_html(document, record, profile, lang, screenshot, issued_on=issued_on,
+                                              **options))
+    else:
+        # In-process, one render at a time: WeasyPrint's font machinery is not known to be thread-safe.
+        with _render_lock:
+            cached = _cached(key)
+            if cached is not None:
+                return cached
+            pdf = write_pdf(render_html(document, record, profile, lang, screenshot, issued_on=issued_on, **options))
+    with _cache_lock:
+        _cache[key] = (record["id"], pdf)
+        while len(_cache) > CACHE_SIZE:
+            _cache.popitem(last=False)
     return pdf
 
 
