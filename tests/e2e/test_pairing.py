@@ -2,7 +2,9 @@
 link, press Connect in the options, allow the extension in the dashboard; the options page receives a
 one-time code and trades it for the token. Reading the token off the dashboard without a session, as
 earlier versions of the extension did, no longer works."""
+import json
 import re
+import urllib.request
 
 from playwright.sync_api import expect
 
@@ -58,3 +60,20 @@ def test_a_pasted_wrong_token_is_refused_in_words(browser, testimone):
     options.get_by_role("button", name="Salva").click()
     expect(options.locator("#message")).to_have_text(re.compile("^Abbinata a Testimone"))
     assert browser.storage()["token"] == testimone.token
+
+
+def test_the_popup_leads_to_the_business_profile_until_it_is_complete(browser, testimone):
+    popup = browser.extension_page("popup/popup.html")
+    link = popup.locator("#profile-link")
+    expect(link).to_have_text("Completa il profilo dell'attività")
+    assert link.get_attribute("href") == f"{testimone.url}/settings?welcome=1"
+    profile = {"business_name": "Trattoria Demo", "address": "Via Roma 1, Roma", "vat_number": "IT01234567890",
+               "email": "info@trattoria.example", "pec": "trattoria@pec.example", "signatory_name": "Maria Esempio",
+               "default_language": "it"}
+    request = urllib.request.Request(f"{testimone.url}/api/profile", data=json.dumps(profile).encode(), method="PUT",
+                                     headers={"Authorization": f"Bearer {testimone.token}",
+                                              "Content-Type": "application/json"})
+    urllib.request.urlopen(request, timeout=10).close()
+    popup.reload()
+    expect(popup.locator("#server-state")).to_have_class("ok")
+    expect(popup.locator("#profile")).to_be_hidden()
