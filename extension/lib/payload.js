@@ -1,13 +1,14 @@
 // The POST /api/captures body, built from what the extractor found, the user's choice and the
 // evidence. Pure: no browser API, so it is unit-tested. The server rejects unknown top-level fields.
+import { OFFENCE_CATEGORIES, PURPOSES } from './vocabulary.js';
+
+export { OFFENCE_CATEGORIES, PURPOSES }; // generated from the server's vocabulary: the dialog offers what it accepts
 
 export const CAPTURE_FIELDS = [
   'kind', 'page_url', 'permalink', 'platform', 'author', 'text', 'rating', 'title', 'posted_at', 'posted_at_text',
   'visit_date_text', 'post', 'machine_translated', 'comment_html', 'screenshot', 'page_snapshot', 'context',
   'testimonial', 'offence',
 ];
-export const PURPOSES = ['website', 'landing_page', 'social', 'print', 'ads'];
-export const OFFENCE_CATEGORIES = ['insult', 'defamation', 'threat_or_blackmail', 'fake_review', 'harassment', 'other'];
 
 const MAX_TEXT = 20000;
 
