@@ -49,7 +49,8 @@ CAPTURE_SCHEMA = {
         "author": {
             "type": ["object", "null"],
             "additionalProperties": False,
-            "properties": {"name": text(300), "profile_url": OPTIONAL_URL},
+            "properties": {"name": text(300), "profile_url": OPTIONAL_URL,
+                           "badge": text(100), "entered_by_user": {"type": ["boolean", "null"]}},
         },
         "text": {"type": "string", "maxLength": MAX_TEXT},
         "title": text(1000),
@@ -63,6 +64,12 @@ CAPTURE_SCHEMA = {
             "properties": {"author": text(300), "url": OPTIONAL_URL, "text": text(MAX_TEXT)},
         },
         "machine_translated": {"type": ["boolean", "null"]},
+        "truncated": {"type": ["boolean", "null"], "description": "the site still hid part of the text"},
+        "owner_response": {
+            "type": ["object", "null"],
+            "additionalProperties": False,
+            "properties": {"text": text(MAX_TEXT), "posted_at_text": text(200)},
+        },
         "comment_html": text(2_000_000),
         "screenshot": {
             "type": ["object", "null"],
@@ -281,7 +288,8 @@ def check_datetime(value: str | None, field: str) -> None:
 
 
 def infer_platform(url: str) -> str:
-    return platform_of(urlsplit(url).hostname or "")
+    parts = urlsplit(url)
+    return platform_of(parts.hostname or "", parts.path)
 
 
 def capture_from_body(body: dict) -> tuple[dict, dict]:
@@ -324,7 +332,9 @@ def capture_from_body(body: dict) -> tuple[dict, dict]:
         "platform": body.get("platform") or infer_platform(body["page_url"]),
         "page_url": body["page_url"],
         "permalink": body.get("permalink"),
-        "author": {"name": author.get("name"), "profile_url": author.get("profile_url")},
+        "author": {"name": author.get("name"), "profile_url": author.get("profile_url"),
+                   **({"badge": author["badge"]} if author.get("badge") else {}),
+                   **({"entered_by_user": True} if author.get("entered_by_user") else {})},
         "text": body["text"],
         "title": body.get("title"),
         "rating": body.get("rating"),
@@ -334,6 +344,8 @@ def capture_from_body(body: dict) -> tuple[dict, dict]:
         "post": ({"author": post.get("author"), "url": post.get("url"), "text": post.get("text")}
                  if post else None),
         "machine_translated": bool(body.get("machine_translated")),
+        **({"truncated": True} if body.get("truncated") else {}),
+        **({"owner_response": body["owner_response"]} if body.get("owner_response") else {}),
         "language": context.get("language") or "it",
         "context": {name: context.get(name) for name in
                     ("captured_at_client", "timezone", "user_agent", "extension_version", "server_ip",

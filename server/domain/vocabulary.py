@@ -13,12 +13,14 @@ LANGUAGES = ("it", "en")
 
 KINDS = ["testimonial", "offence"]
 
-PLATFORMS = ["facebook", "tripadvisor", "other"]
+PLATFORMS = ["facebook", "tripadvisor", "google", "other"]
 # Which host names belong to a platform (the rest is "other"); the extension's extractors claim a subset.
 PLATFORM_HOSTS = {
     "facebook": r"(^|\.)(facebook\.com|fb\.com)$",
     "tripadvisor": r"(^|\.)tripadvisor\.(com?\.)?[a-z]{2,3}$",
+    "google": r"^(www\.|maps\.)?google\.(com?\.)?[a-z]{2,3}$",
 }
+PLATFORM_PATHS = {"google": "/maps"}  # on a shared host, only these pages are the platform's
 
 PURPOSES = ["website", "landing_page", "social", "print", "ads"]
 CHANNELS = PURPOSES + ["other"]  # where a testimonial is published: a purpose, or elsewhere
@@ -35,10 +37,11 @@ SIGNALS = ["nonstop_contact", "constant_discount_requests", "resource_drain", "r
            "verbal_aggression"]
 
 
-def platform_of(host: str) -> str:
-    """The platform a host name belongs to ("other" when none claims it)."""
+def platform_of(host: str, path: str = "") -> str:
+    """The platform a page belongs to, from its host name and path ("other" when none claims it)."""
     host = host.lower().rstrip(".")
-    return next((name for name, pattern in PLATFORM_HOSTS.items() if re.search(pattern, host)), "other")
+    return next((name for name, pattern in PLATFORM_HOSTS.items()
+                 if re.search(pattern, host) and path.startswith(PLATFORM_PATHS.get(name, ""))), "other")
 
 
 def label(labels: dict, value, lang: str) -> str:
