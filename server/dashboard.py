@@ -29,7 +29,7 @@ from .store import decode_cursor, get_store
 bp = Blueprint("dashboard", __name__)
 
 STRINGS = json.loads((Path(__file__).parent / "templates" / "strings.json").read_text(encoding="utf-8"))
-URGENT_DAYS = 14  # LEGAL.md: the first reminder comes 14 days before a deadline
+URGENT_DAYS = 14  # docs/legal.md: the first reminder comes 14 days before a deadline
 PAGE_SIZE = 25
 MAIN_DOCUMENT, BUNDLE = "document.pdf", "bundle.zip"  # besides each document type's own file
 # A path on this server: one slash then no second slash or backslash, no spaces or control characters

@@ -1,6 +1,6 @@
 """Records (TinyDB) and evidence files: the only module that touches the data directory.
 
-Layout (docs/storage.md):
+Layout (docs/architecture.md, "The data directory"):
     testimone.json   TinyDB snapshot of every table (rewritten only at start-up and after an erasure)
     journal.jsonl    every change since the snapshot, one fsynced line each
     audit.log        append-only, hash-chained events (server/domain/integrity.py)
@@ -430,11 +430,7 @@ def read_tables(data_dir) -> dict:
     lines, _ = _read_lines(data_dir / "journal.jsonl")
     for line in lines:
         change = json.loads(line)
-        table = tables.setdefault(change["table"], {})
-        if change["doc"] is None:
-            table.pop(str(change["doc_id"]), None)
-        else:
-            table[str(change["doc_id"])] = change["doc"]
+        tables.setdefault(change["table"], {})[str(change["doc_id"])] = change["doc"]
     return tables
 
 

@@ -10,7 +10,7 @@ from icalendar import Alarm, Calendar, Event
 from ..domain import legal
 from ..domain.vocabulary import label
 
-REMINDER_DAYS = (14, 7)  # LEGAL.md: remind at D-14 and D-7
+REMINDER_DAYS = (14, 7)  # docs/legal.md: remind at D-14 and D-7
 TITLE = {"it": "Testimone — scadenze", "en": "Testimone — deadlines"}
 CASE_WORD = {"it": "caso", "en": "case"}
 

@@ -1,6 +1,6 @@
 """PDF documents: consent request, incident report, removal demand, takedown checklist.
 
-Pure rendering, no store: callers pass the case record (server-contract.md shape), the business
+Pure rendering, no store: callers pass the case record (the shape GET /api/captures/<id> returns, docs/api.md), the business
 profile and the screenshot bytes. Templates, stylesheet, fonts and strings live in pdf_templates/.
 
 Safety: Jinja autoescapes everything, so captured content is only ever text. WeasyPrint gets a URL

@@ -109,13 +109,6 @@ class EvidenceWorker:
         self.queue.put(record["id"])
         return record
 
-    def idle(self, timeout: float = 30) -> bool:
-        """Wait until every queued capture has been handled (tests, orderly shutdown)."""
-        deadline = time.monotonic() + timeout
-        while self.queue.unfinished_tasks and time.monotonic() < deadline:
-            time.sleep(0.05)
-        return not self.queue.unfinished_tasks
-
     def _run(self):
         retry = float(self.config.get("TSA_RETRY_SECONDS", 300))
         if self.config.get("TSA_URL"):
