@@ -232,18 +232,20 @@ def decode_base64(data: str, field: str) -> bytes:
     return decoded
 
 
+SIGNATURES = {"image/png": b"\x89PNG\r\n\x1a\n", "image/jpeg": b"\xff\xd8\xff", "application/pdf": b"%PDF-"}
+TEXT_TYPES = ("text/html", "text/plain", "message/rfc822")
+
+
 def _looks_like(media_type: str, data: bytes) -> bool:
-    # Six signatures do not justify a dependency (docs/decisions/0002-dependencies.md).
-    if media_type == "image/png":
-        return data.startswith(b"\x89PNG\r\n\x1a\n")
-    if media_type == "image/jpeg":
-        return data.startswith(b"\xff\xd8\xff")
+    # A few signatures do not justify a dependency (docs/decisions/0002-dependencies.md).
+    if media_type in SIGNATURES:
+        return data.startswith(SIGNATURES[media_type])
     if media_type == "image/webp":
         return data[:4] == b"RIFF" and data[8:12] == b"WEBP"
     if media_type == "multipart/related":  # MHTML: MIME headers naming a multipart/related body
         headers = data[:16384].split(b"\r\n\r\n")[0].split(b"\n\n")[0].lower()
         return b"mime-version:" in headers and b"multipart/related" in headers
-    if media_type == "text/html":
+    if media_type in TEXT_TYPES:  # readable UTF-8 text
         try:
             return "\x00" not in data.decode("utf-8")
         except UnicodeDecodeError:
@@ -252,6 +254,7 @@ def _looks_like(media_type: str, data: bytes) -> bool:
 
 
 def decode_file(obj: dict, field: str) -> bytes:
+    """The bytes of {"media_type", "data" (base64)}, or Invalid when they are not of that media type."""
     data = decode_base64(obj["data"], f"{field}.data")
     if not _looks_like(obj["media_type"], data):
         raise Invalid(f"{field}.media_type", f"'{field}.data' is not {obj['media_type']} (the bytes do not match "

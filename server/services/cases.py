@@ -13,7 +13,7 @@ from jsonschema import Draft202012Validator
 from ..domain import cases, kinds, schemas
 from ..domain.errors import Invalid, NotFound
 from ..domain.integrity import sha256_hex
-from ..domain.schemas import BASE64, DATE, OPTIONAL_URL, check_date, check_url, decode_base64, text, validate
+from ..domain.schemas import BASE64, DATE, OPTIONAL_URL, check_date, check_url, decode_file, text, validate
 from ..domain.vocabulary import ACTION_TYPES, ATTRIBUTIONS, CHANNELS, PURPOSES, RECEIVED_VIA, SIGNALS
 from ..render import pdf
 from ..store import iso_utc, utc_now
@@ -118,26 +118,8 @@ def capture(store, body: dict, after_capture=()) -> dict:
 
 # -- steps --------------------------------------------------------------------------------------------
 
-def _signature_ok(media_type: str, data: bytes) -> bool:
-    signatures = {"image/png": b"\x89PNG\r\n\x1a\n", "image/jpeg": b"\xff\xd8\xff", "application/pdf": b"%PDF-"}
-    if media_type in signatures:
-        return data.startswith(signatures[media_type])
-    if media_type == "image/webp":
-        return data[:4] == b"RIFF" and data[8:12] == b"WEBP"
-    try:  # text/plain, message/rfc822: readable text
-        return "\x00" not in data.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-
-
 def _decode_evidence(obj: dict | None, field: str) -> tuple[bytes, str] | None:
-    if not obj:
-        return None
-    data = decode_base64(obj["data"], f"{field}.data")
-    if not _signature_ok(obj["media_type"], data):
-        raise Invalid(f"{field}.media_type", f"'{field}.data' is not {obj['media_type']} (the bytes do not match "
-                                             "the media type).", "media_type_mismatch")
-    return data, obj["media_type"]
+    return (decode_file(obj, field), obj["media_type"]) if obj else None
 
 
 def _store_evidence(store, case_id: str, prefix: str, decoded: tuple[bytes, str] | None) -> dict | None:
