@@ -167,7 +167,7 @@ def refresh_deadlines(record: dict, today: date) -> dict:
     if record["kind"] == "offence":
         record["deadlines"] = legal.compute_deadlines(
             record["offence"]["category"], date.fromisoformat(record["known_since"]),
-            record.get("actions", []), today)
+            record.get("actions", []), today, legal.publication_date(record))
     return record
 
 

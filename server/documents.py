@@ -18,6 +18,7 @@ import io
 import json
 import logging
 import mimetypes
+import re
 import threading
 import tomllib
 from collections import OrderedDict
@@ -143,7 +144,51 @@ def _parse_instant(value: str | None) -> datetime | None:
 
 def _format_date(day: date, lang: str) -> str:
     months = catalogue("common")["month"][lang]
-    return f"{day.day} {months[day.month - 1]} {day.year}"
+    number = "1°" if lang == "it" and day.day == 1 else str(day.day)  # Italian writes "1° dicembre"
+    return f"{number} {months[day.month - 1]} {day.year}"
+
+
+MINUS = "\u2212"  # a real minus sign, not a hyphen
+
+
+def format_number(value: float, lang: str, decimals: int = 0, sign: bool = False) -> str:
+    """1.841.207 / −855,5 in Italian; 1,841,207 / −855.5 in English."""
+    text = f"{abs(value):,.{decimals}f}"
+    if lang == "it":
+        text = text.replace(",", "\0").replace(".", ",").replace("\0", ".")
+    if value < 0:
+        return MINUS + text
+    return f"+{text}" if sign and value > 0 else text
+
+
+def format_duration(seconds: float, lang: str) -> str:
+    """A difference in human units: "14 min 16 s", "10 giorni 18 h", "2,5 s"."""
+    seconds = abs(seconds)
+    if seconds < 60:
+        return f"{format_number(seconds, lang, 1)} s"
+    minutes, rest = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    days, hours = divmod(hours, 24)
+    day_word = ("giorno", "giorni") if lang == "it" else ("day", "days")
+    parts = [(days, f"{days} {day_word[days != 1]}"), (hours, f"{hours} h"), (minutes, f"{minutes} min"),
+             (rest, f"{rest} s")]
+    shown = [text for amount, text in parts if amount][:2]
+    return " ".join(shown)
+
+
+def hash_groups(value: str | None) -> Markup:
+    """A SHA-256 in 8 groups of 8 characters that never break inside a group (a wrapped hash read as
+    one value with a stray character on the next line)."""
+    if not value:
+        return Markup("")
+    groups = [value[i:i + 8] for i in range(0, len(value), 8)]
+    return Markup(" ").join(Markup('<span class="group">{}</span>').format(g) for g in groups)
+
+
+def place_of(address: str | None) -> str | None:
+    """The town of an Italian address ("Via X 12, 30033 Noale (VE)" → "Noale"), for "Noale, 1° dicembre 2026"."""
+    match = re.search(r"\b\d{5}\s+([^,()\d]+?)\s*(?:\([A-Za-z]{2}\))?\s*(?:,\s*(?:Italia|Italy))?\s*$", address or "")
+    return match[1].strip() if match else None
 
 
 def _format_instant(instant: datetime, lang: str) -> str:
@@ -219,18 +264,18 @@ def document_for(record: dict) -> str:
 
 
 def _deadlines(record: dict, issued_on: date) -> list[dict]:
-    """The record's deadlines (computed by server/legal.py when the case was updated), else computed now."""
-    if record.get("deadlines") is not None:
-        return record["deadlines"]
+    """The deadlines as of the issue date, computed by server/legal.py from the record (a stored list may
+    predate the current counting rules)."""
     known = record.get("known_since") or (record.get("offence") or {}).get("known_since")
     category = (record.get("offence") or {}).get("category", "other")
     if not known:
-        return []
+        return record.get("deadlines") or []
     try:
         known_day = date.fromisoformat(known)
     except ValueError:
-        return []
-    return legal.compute_deadlines(category, known_day, record.get("actions", []), issued_on)
+        return record.get("deadlines") or []
+    return legal.compute_deadlines(category, known_day, record.get("actions", []), issued_on,
+                                   legal.publication_date(record, _zone(record)))
 
 
 def _business(profile: dict, lang: str) -> dict:
@@ -245,6 +290,7 @@ def _business(profile: dict, lang: str) -> dict:
         shown[field] = value
     # Plain text for the running header and PDF metadata, where markup cannot go.
     shown["name_text"] = full["business_name"] or business_profile.placeholder("business_name", lang)
+    shown["address_text"] = full["address"]
     return shown
 
 
@@ -267,6 +313,20 @@ def document_date(record: dict, issued_on: date | None) -> date:
     return captured.astimezone(ZoneInfo(LOCAL_ZONE)).date() if captured else date(1970, 1, 1)
 
 
+# Documents kept by the business (they carry the one-line "information, not legal advice" note); the
+# others go to third parties and say nothing about the tool.
+INTERNAL = {"incident_report", "takedown_pending"}
+# Above this difference between the server's and the browser's clocks, the incident report warns.
+CLOCK_WARNING_SECONDS = 60
+# Every event a case's history may hold, translated in incident_report.toml ("event.<code>").
+EVENTS = ("evidence.added", "clock.recorded", "timestamp.pending", "timestamp.stamped", "witness.capture",
+          "witness.recheck", "action.recorded", "case.updated", "consent.answered", "consent.withdrawn",
+          "placement.added", "placement.removed")
+# Consent request: how long the captured copy is kept without an answer, and the consent log after use.
+CONSENT_ANSWER_DAYS = 30
+CONSENT_LOG_YEARS = 10
+
+
 def render_html(document: str, record: dict, profile: dict | None, lang: str, screenshot: bytes | None = None,
                 *, deadline_days: int = DEFAULT_DEADLINE_DAYS, issued_on: date | None = None) -> str:
     """The final HTML handed to WeasyPrint (exposed for the benchmark and the tests)."""
@@ -282,32 +342,149 @@ def render_html(document: str, record: dict, profile: dict | None, lang: str, sc
         # Markup.format escapes every value except placeholders, which are already Markup.
         return escape(strings[key][lang]).format(**values)
 
+    def fmt_date(value: str | None) -> str:
+        return _format_date(date.fromisoformat(value[:10]), lang) if value else ""
+
     day = document_date(record, issued_on)
     created = _parse_instant(record.get("captured_at")) or datetime(1970, 1, 1, tzinfo=timezone.utc)
     view = _record_view(record, lang)
+    business = _business(profile, lang)
     context = {
-        "lang": lang, "t": t, "record": record, "r": view, "business": _business(profile, lang),
+        "lang": lang, "t": t, "record": record, "r": view, "business": business,
         "screenshot": _screenshot(screenshot, record.get("screenshot_rect")),
         "document_version": strings["version"], "template_version": template_version(),
         "date_text": _format_date(day, lang), "created": created.astimezone(timezone.utc).isoformat(),
-        "fmt_date": lambda value: _format_date(date.fromisoformat(value[:10]), lang) if value else "",
+        "fmt_date": fmt_date, "number": lambda value, decimals=0: format_number(value, lang, decimals),
+        "hash": hash_groups,
         "status_label": lambda status: legal.STATUS_LABELS.get(status, {}).get(lang, status),
         "stamp": lambda value: _timestamps(value, view["zone"], lang),
         "platform": t(f"platform.{record.get('platform') or 'other'}"),
+        "platform_key": record.get("platform") or "other",
+        "internal": document in INTERNAL,
     }
-    if document == "incident_report":
-        context["deadlines"] = _deadlines(record, day)
-        clock = record.get("clock") or clock_report(record)
-        utc = {name: (_timestamps(clock.get(name), view["zone"], lang) or {}).get("utc") for name in ("server", "client")}
-        context["clock"] = {**clock, "server_text": utc["server"], "client_text": utc["client"]}
-    if document == "removal_demand":
-        context["deadline_days"] = deadline_days
-    if document == "takedown":
-        placements = record.get("placements") or []
-        pending = [p for p in placements if not p.get("removed_at")]
-        context.update(withdrawal=_withdrawal(record), placements=placements, pending=pending,
-                       last_removed=max((p["removed_at"] for p in placements if p.get("removed_at")), default=None))
+    builders = {"incident_report": _incident_context, "consent_request": _consent_context,
+                "removal_demand": _removal_context, "takedown": _takedown_context}
+    context.update(builders[document](record, context, day, deadline_days=deadline_days))
     return ENV.get_template(f"{document}.html").render(context)
+
+
+def _incident_context(record: dict, context: dict, day: date, **_) -> dict:
+    lang, t, fmt_date = context["lang"], context["t"], context["fmt_date"]
+    deadlines = _deadlines(record, day)
+    notes = {d["kind"]: legal.non_working_note(d, lang, day=lambda value, _lang: fmt_date(value)) for d in deadlines}
+    category = (record.get("offence") or {}).get("category") or "other"
+    shown, others = legal.qualifications(category)
+    known = catalogue("incident_report")
+
+    def outcome_label(outcome: str | None) -> Markup:
+        key = f"witness_outcome.{outcome}"
+        return t(key if key in known else "witness_outcome.error")
+
+    return {"deadlines": deadlines, "non_working_notes": notes, "qualifications": shown,
+            "other_names": ", ".join(str(t(f"q_name.{q}")) for q in others),
+            "clock": _clock(record, context), "timestamp": record.get("timestamp") or {},
+            "witnesses": record.get("witness") or [], "outcome_label": outcome_label,
+            "events": _events(record, context, outcome_label),
+            "evidence": _evidence_rows(record, t, outcome_label)}
+
+
+def _clock(record: dict, context: dict) -> dict:
+    lang, zone = context["lang"], context["r"]["zone"]
+    clock = record.get("clock") or clock_report(record)
+    utc = {name: (_timestamps(clock.get(name), zone, lang) or {}).get("utc") for name in ("server", "client")}
+    difference = clock.get("difference_seconds")
+    shown = {**clock, "server_text": utc["server"], "client_text": utc["client"], "warning": False,
+             "threshold": format_duration(CLOCK_WARNING_SECONDS, lang)}
+    if difference is not None:
+        shown.update(difference_text=format_number(difference, lang, 1, sign=True),
+                     human=format_duration(difference, lang), browser_ahead=difference < 0,
+                     warning=abs(difference) > CLOCK_WARNING_SECONDS)
+    ntp = clock.get("ntp") or {}
+    if ntp.get("offset_seconds") is not None:
+        shown["ntp_text"] = format_number(ntp["offset_seconds"], lang, 3, sign=True)
+    return shown
+
+
+def _events(record: dict, context: dict, outcome_label) -> list[dict]:
+    """History events as translated sentences (the capture has its own row; downloads are not shown)."""
+    t = context["t"]
+    rows = []
+    for event in record.get("history") or []:
+        code = str(event.get("event", ""))
+        if code == "capture.created" or code.startswith("document."):
+            continue
+        if code in EVENTS:
+            text = t(f"event.{code}", file=event.get("name") or event.get("file") or "",
+                     tsa=event.get("tsa") or "", outcome=outcome_label(event.get("outcome")))
+        else:
+            text = t("event.other")
+        rows.append({"when": context["stamp"](event.get("at")), "text": text})
+    return rows
+
+
+EVIDENCE_KINDS = ("screenshot.", "page.", "comment.", "capture.json", "timestamp.tsq", "timestamp.tsr",
+                  "timestamp-chain", "witness-", "consent-", "removal-")
+
+
+def _evidence_rows(record: dict, t, outcome_label) -> list[dict]:
+    """The evidence register: each file with what it is (a second-witness report says what it found)."""
+    witnesses = {w.get("file"): w for w in record.get("witness") or []}
+    rows = []
+    for item in record.get("evidence") or []:
+        name = item["name"]
+        kind = next((k for k in EVIDENCE_KINDS if name.startswith(k)), None)
+        if kind == "witness-":
+            what = t("file.witness-", outcome=outcome_label((witnesses.get(name) or {}).get("outcome")))
+        else:
+            what = t(f"file.{kind}") if kind else ""
+        rows.append({**item, "what": what})
+    return rows
+
+
+def _consent_context(record: dict, context: dict, day: date, **_) -> dict:
+    captured = _parse_instant(record.get("captured_at"))
+    captured_day = captured.astimezone(ZoneInfo(LOCAL_ZONE)).date() if captured else day
+    inform_by, _ = legal.add_months(captured_day, 1)
+    purposes = (record.get("testimonial") or {}).get("purposes") or ["website", "landing_page", "social", "print", "ads"]
+    recipients = (["hosting"] if {"website", "landing_page"} & set(purposes) else []) + \
+        [p for p in ("social", "print", "ads") if p in purposes]
+    accounts = context["business"]["social_accounts"] or Markup('<span class="placeholder">{}</span>').format(
+        business_profile.placeholder("social_accounts", context["lang"]))
+    return {"purposes": purposes, "recipient_purposes": recipients, "social_accounts": accounts, "captured_day": context["fmt_date"](captured_day.isoformat()),
+            "inform_by": context["fmt_date"](inform_by.isoformat()), "informed_in_time": day <= inform_by,
+            "answer_days": CONSENT_ANSWER_DAYS, "log_years": CONSENT_LOG_YEARS}
+
+
+def _with_article(day_text: str, lang: str) -> str:
+    """Italian puts the article before a date: "il 1° dicembre", "l'8 dicembre", "l'11 dicembre"."""
+    if lang != "it":
+        return day_text
+    return ("l'" if day_text.startswith(("8 ", "11 ")) else "il ") + day_text
+
+
+def quoted_list(items: list[str], lang: str) -> str:
+    """«A», «B» e «C» / "A", "B" and "C"."""
+    marks, conjunction = (("«", "»"), " e ") if lang == "it" else (('"', '"'), " and ")
+    quoted = [f"{marks[0]}{item}{marks[1]}" for item in items]
+    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + conjunction + quoted[-1]
+
+
+def _removal_context(record: dict, context: dict, day: date, *, deadline_days: int, **_) -> dict:
+    business = context["business"]
+    statements = [s for s in (record.get("offence") or {}).get("false_statements") or [] if s]
+    return {"deadline_days": deadline_days,
+            "false_statements": quoted_list(statements, context["lang"]) if statements else None,
+            "comply_by": _with_article(context["fmt_date"](legal.removal_demand_due(day, deadline_days).isoformat()),
+                                       context["lang"]),
+            "place": place_of(business["address_text"])}
+
+
+def _takedown_context(record: dict, context: dict, day: date, **_) -> dict:
+    placements = record.get("placements") or []
+    pending = [p for p in placements if not p.get("removed_at")]
+    # The checklist is the business's own; the confirmation goes to the author.
+    return {"internal": bool(pending), "withdrawal": _withdrawal(record), "placements": placements, "pending": pending,
+            "last_removed": max((p["removed_at"] for p in placements if p.get("removed_at")), default=None)}
 
 
 # -- PDF and cache ------------------------------------------------------------------------------

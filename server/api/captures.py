@@ -7,7 +7,7 @@ from .. import __version__
 from ..openapi import document, error_responses, json_response
 from ..errors import ApiError
 from ..cases import refresh_deadlines
-from ..legal import ADVICE, compute_deadlines
+from ..legal import ADVICE, compute_deadlines, publication_date
 from ..schemas import KINDS, PLATFORMS, capture_from_body, parse_json_body, today_in_italy
 from ..store import decode_cursor, get_store
 from . import bp, only_parameters
@@ -55,7 +55,7 @@ def create_capture():
     if fields["kind"] == "offence":
         state["known_since"] = fields["offence"]["known_since"]
         state["deadlines"] = compute_deadlines(fields["offence"]["category"], date.fromisoformat(state["known_since"]),
-                                               [], today_in_italy())
+                                               [], today_in_italy(), publication_date(fields))
     record = get_store().create_capture(fields, files, **state)
     for hook in current_app.extensions.get("testimone.on_capture", []):
         record = hook(record) or record

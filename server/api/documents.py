@@ -9,7 +9,7 @@ import re
 
 from flask import Response, jsonify, request
 
-from .. import documents, profile
+from .. import documents, legal, profile
 from ..errors import ApiError
 from ..openapi import error_responses, json_response
 from ..schemas import parse_json_body, today_in_italy
@@ -19,25 +19,6 @@ from . import bp
 from .captures import CASE_ID, load_case
 
 MIN_DEADLINE_DAYS, MAX_DEADLINE_DAYS = 1, 60
-
-# Shown to the user before sending a removal demand (LEGAL.md), never printed in the letter itself.
-REMOVAL_DEMAND_WARNINGS = {
-    "it": [
-        "La diffida non ferma il termine per la querela: i 3 mesi dalla piena conoscenza continuano a decorrere.",
-        "Non subordinare mai la rinuncia alla querela a un pagamento: può essere a sua volta estorsione.",
-        "Minacciare chi ha scritto una recensione su Tripadvisor porta Tripadvisor a penalizzare l'attività.",
-        "La diffida ha effetto quando arriva al destinatario (artt. 1334–1335 c.c.): inviala via PEC o "
-        "raccomandata con ricevuta di ritorno.",
-    ],
-    "en": [
-        "A removal demand does not stop the querela clock: the 3 months from full knowledge keep running.",
-        "Never make dropping a complaint conditional on money: that can itself be extortion.",
-        "Threatening a Tripadvisor reviewer gets the business penalised by Tripadvisor.",
-        "The demand takes effect when it reaches the addressee (arts. 1334–1335 Civil Code): send it by "
-        "certified email (PEC) or registered letter with proof of delivery.",
-    ],
-}
-
 
 def _profile() -> dict:
     return profile.complete(get_store().get_setting("profile"))
@@ -110,7 +91,8 @@ def removal_demand_warnings(case_id: str):
         raise ApiError(409, "not_applicable", f"Case {case_id} is a testimonial: it has no removal demand.", "kind")
     stored_profile = _profile()
     lang = _language(record, stored_profile)
-    return jsonify({"warnings": REMOVAL_DEMAND_WARNINGS[lang], "deadline_days": _deadline_days(),
+    return jsonify({"warnings": legal.removal_demand_warnings(record.get("platform"), lang),
+                    "deadline_days": _deadline_days(),
                     "missing_profile_fields": profile.missing_fields(stored_profile)})
 
 
