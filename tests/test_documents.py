@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from server import documents, profile, samples
+from server.domain import profile
+from server.render import pdf as documents, samples
 
 ISSUED = date(2026, 11, 24)
 
@@ -480,7 +481,7 @@ def test_hostile_content_is_literal_text_and_fetches_nothing(document, lang):
 def test_fetcher_refuses_files_and_network_and_logs_it(provokes_refusals):
     with CountingServer() as server:
         html = (f'<link rel="stylesheet" href="style.css"><p>ok</p><img src="file:///etc/hostname">'
-                f'<img src="{server.url}/a.png"><img src="{documents.BASE_URL}../server/documents.py">'
+                f'<img src="{server.url}/a.png"><img src="{documents.BASE_URL}../server/render/pdf.py">'
                 f'<div style="background: url({server.url}/b.png)">x</div>')
         with log_guard(expected=("Refused to fetch", "Failed to load")) as messages:
             pdf = documents.write_pdf(html)
@@ -489,7 +490,7 @@ def test_fetcher_refuses_files_and_network_and_logs_it(provokes_refusals):
     refused = [m for m in messages if m.startswith("Refused to fetch")]
     assert any("file:///etc/hostname" in m for m in refused)
     assert any(f"{server.url}/a.png" in m for m in refused) and any(f"{server.url}/b.png" in m for m in refused)
-    assert any("documents.py" in m for m in refused)  # ../ out of pdf_templates/ is refused
+    assert any("pdf.py" in m for m in refused)  # ../ out of pdf_templates/ is refused
     fetcher = documents.TemplateOnlyFetcher()
     assert fetcher.fetch(documents.BASE_URL + "style.css").read().startswith(b"/*")
     assert fetcher.fetch("data:text/plain;base64,b2s=").read() == b"ok"
@@ -799,7 +800,7 @@ def test_incident_report_legal_section_in_the_pdf_is_tailored(lang):
     ("other", "screenshot del messaggio inviato", "Tripadvisor"),
 ])
 def test_removal_demand_warnings_fit_the_platform(platform, present, absent):
-    from server import legal
+    from server.domain import legal
     joined = " ".join(legal.removal_demand_warnings(platform, "it"))
     assert present in joined and absent not in joined
     assert "prima di inviare la diffida" in joined and "non ferma il termine per la querela" in joined

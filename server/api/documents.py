@@ -1,74 +1,41 @@
 """PDF downloads and the business profile they are signed with.
 
-The PDFs themselves are built by server/documents.py; this module only picks the inputs (record,
-profile, screenshot, language, options), answers 409 when a document does not apply to the case,
-and records every download as an audit event (ids and hashes only, never content).
+The documents service (server/services/documents.py) picks the inputs, renders, signs and audits;
+these routes parse the query and shape the answer.
 """
-import hashlib
 import re
 
-from flask import Response, jsonify, request
+from flask import Response, current_app, jsonify, request
 
-from .. import documents, legal, profile
-from ..errors import ApiError
-from ..openapi import error_responses, json_response
-from ..schemas import parse_json_body, today_in_italy
-from ..signing import sign_pdf
+from ..domain import profile
+from ..domain.errors import Invalid
+from ..domain.schemas import parse_json_body
+from ..render import pdf
+from ..services import documents
 from ..store import get_store
 from . import bp
-from .captures import CASE_ID, load_case
+from .captures import CASE_ID
+from .openapi import error_responses, json_response
 
 MIN_DEADLINE_DAYS, MAX_DEADLINE_DAYS = 1, 60
-
-def _profile() -> dict:
-    return profile.complete(get_store().get_setting("profile"))
-
-
-def _language(record: dict | None, stored_profile: dict) -> str:
-    lang = request.args.get("lang")
-    if lang is None:
-        return (record or {}).get("language") or stored_profile["default_language"] or "it"
-    if lang not in documents.LANGUAGES:
-        raise ApiError(400, "invalid_field", "'lang' must be 'it' or 'en'.", "lang")
-    return lang
 
 
 def _deadline_days() -> int:
     raw = request.args.get("deadline_days")
     if raw is None:
-        return documents.DEFAULT_DEADLINE_DAYS
+        return pdf.DEFAULT_DEADLINE_DAYS
     if not re.fullmatch(r"[0-9]{1,3}", raw) or not MIN_DEADLINE_DAYS <= int(raw) <= MAX_DEADLINE_DAYS:
-        raise ApiError(400, "invalid_field", f"'deadline_days' must be a whole number of days from "
-                                             f"{MIN_DEADLINE_DAYS} to {MAX_DEADLINE_DAYS}.", "deadline_days")
+        raise Invalid("deadline_days", f"'deadline_days' must be a whole number of days from "
+                                       f"{MIN_DEADLINE_DAYS} to {MAX_DEADLINE_DAYS}.")
     return int(raw)
 
 
-def _screenshot(record: dict) -> bytes | None:
-    for item in record.get("evidence", []):
-        if item["name"].startswith("screenshot.") and item["media_type"] in ("image/png", "image/jpeg"):
-            return get_store().read_evidence(record["id"], item["name"])
-    return None
-
-
-def _pdf(case_id: str, document: str | None, **options) -> Response:
-    record = load_case(case_id)
-    document = document or documents.document_for(record)
-    if not documents.applies(document, record):
-        reason = ("Only a testimonial whose consent was withdrawn has a takedown checklist."
-                  if document == "takedown" else
-                  f"A {document.replace('_', ' ')} is for {'offence' if record['kind'] == 'testimonial' else 'testimonial'} "
-                  f"cases; case {case_id} is a {record['kind']}.")
-        raise ApiError(409, "not_applicable", reason, "kind")
-    stored_profile = _profile()
-    lang = _language(record, stored_profile)
-    today = today_in_italy()
-    pdf = sign_pdf(documents.render(document, record, stored_profile, lang, _screenshot(record), issued_on=today,
-                                    **options))
-    get_store().audit("document.downloaded", case_id, document=document, lang=lang,
-                      sha256=hashlib.sha256(pdf).hexdigest(), **options)
-    response = Response(pdf, mimetype="application/pdf")
-    response.headers["Content-Disposition"] = f'attachment; filename="{documents.filename(document, record, today)}"'
-    response.headers["X-Testimone-Missing-Profile-Fields"] = ",".join(profile.missing_fields(stored_profile))
+def _pdf(case_id: str, name: str | None, **options) -> Response:
+    document = documents.document(get_store(), case_id, name, request.args.get("lang"),
+                                  tsa_url=current_app.config.get("TSA_URL") or "", **options)
+    response = Response(document.pdf, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'attachment; filename="{document.filename}"'
+    response.headers["X-Testimone-Missing-Profile-Fields"] = ",".join(document.missing_profile_fields)
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -86,14 +53,9 @@ def removal_demand(case_id: str):
 
 @bp.get("/captures/<case_id>/removal-demand/warnings")
 def removal_demand_warnings(case_id: str):
-    record = load_case(case_id)
-    if not documents.applies("removal_demand", record):
-        raise ApiError(409, "not_applicable", f"Case {case_id} is a testimonial: it has no removal demand.", "kind")
-    stored_profile = _profile()
-    lang = _language(record, stored_profile)
-    return jsonify({"warnings": legal.removal_demand_warnings(record.get("platform"), lang),
-                    "deadline_days": _deadline_days(),
-                    "missing_profile_fields": profile.missing_fields(stored_profile)})
+    answer = documents.removal_demand_warnings(get_store(), case_id, request.args.get("lang"))
+    return jsonify({"warnings": answer["warnings"], "deadline_days": _deadline_days(),
+                    "missing_profile_fields": answer["missing_profile_fields"]})
 
 
 @bp.get("/captures/<case_id>/takedown.pdf")
@@ -107,23 +69,17 @@ def _profile_answer(stored: dict) -> dict:
 
 @bp.get("/profile")
 def get_profile():
-    return jsonify(_profile_answer(_profile()))
+    return jsonify(_profile_answer(documents.business_profile(get_store())))
 
 
 @bp.put("/profile")
 def put_profile():
-    body = parse_json_body(request.get_data())
-    try:
-        clean = profile.validate(body)
-    except profile.ProfileError as error:
-        raise ApiError(400, "invalid_field", error.message, error.field) from None
-    get_store().put_setting("profile", clean)
-    return jsonify(_profile_answer(clean))
+    return jsonify(_profile_answer(documents.save_profile(get_store(), parse_json_body(request.get_data()))))
 
 
 _PDF = {"description": "The PDF", "content": {"application/pdf": {"schema": {"type": "string",
                                                                             "format": "binary"}}}}
-_LANG = {"name": "lang", "in": "query", "required": False, "schema": {"enum": list(documents.LANGUAGES)},
+_LANG = {"name": "lang", "in": "query", "required": False, "schema": {"enum": list(pdf.LANGUAGES)},
          "description": "Language (default: the record's, then the profile's)"}
 _DAYS = {"name": "deadline_days", "in": "query", "required": False,
          "schema": {"type": "integer", "minimum": MIN_DEADLINE_DAYS, "maximum": MAX_DEADLINE_DAYS},

@@ -35,12 +35,12 @@ from markupsafe import Markup, escape
 from PIL import Image
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
-from . import legal, profile as business_profile
-from .timestamps import clock_report
+from ..domain import legal, profile as business_profile
+from ..trust.clock import clock_report
 
 LOGGER = logging.getLogger("testimone.documents")
 
-TEMPLATE_DIR = (Path(__file__).resolve().parent.parent / "pdf_templates").resolve()
+TEMPLATE_DIR = (Path(__file__).resolve().parents[2] / "pdf_templates").resolve()
 BASE_URL = TEMPLATE_DIR.as_uri() + "/"
 DOCUMENTS = ("consent_request", "incident_report", "removal_demand", "takedown")
 LANGUAGES = ("it", "en")
@@ -137,9 +137,11 @@ def _parse_instant(value: str | None) -> datetime | None:
     if not value:
         return None
     try:
-        return datetime.fromisoformat(value)
-    except ValueError:
+        instant = datetime.fromisoformat(value)
+        instant.astimezone(timezone.utc)  # a stored 9999-12-31T23:59:59-01:00 cannot be shown: treat as unparsable
+    except (ValueError, OverflowError):
         return None
+    return instant
 
 
 def _format_date(day: date, lang: str) -> str:
@@ -264,8 +266,8 @@ def document_for(record: dict) -> str:
 
 
 def _deadlines(record: dict, issued_on: date) -> list[dict]:
-    """The deadlines as of the issue date, computed by server/legal.py from the record (a stored list may
-    predate the current counting rules)."""
+    """The deadlines as of the issue date, computed by server/domain/legal.py from the record (a stored list
+    may predate the current counting rules)."""
     known = record.get("known_since") or (record.get("offence") or {}).get("known_since")
     category = (record.get("offence") or {}).get("category", "other")
     if not known:

@@ -1,0 +1,77 @@
+"""Documents: the PDF of a case (rendered, signed, its download audited), what to know before sending a
+removal demand, and the business profile the documents are signed with."""
+import hashlib
+from typing import NamedTuple
+
+from ..domain import legal, profile
+from ..domain.errors import Invalid, NotAllowed
+from ..render import pdf
+from ..trust.signing import sign_pdf
+from . import cases
+
+class Document(NamedTuple):
+    pdf: bytes
+    filename: str
+    missing_profile_fields: list[str]
+
+
+def business_profile(store) -> dict:
+    return profile.complete(store.get_setting("profile"))
+
+
+def save_profile(store, data) -> dict:
+    clean = profile.validate(data)
+    store.put_setting("profile", clean)
+    return clean
+
+
+def _language(record: dict, stored_profile: dict, lang: str | None) -> str:
+    if lang is None:
+        return record.get("language") or stored_profile["default_language"] or "it"
+    if lang not in pdf.LANGUAGES:
+        raise Invalid("lang", "'lang' must be 'it' or 'en'.")
+    return lang
+
+
+def _applicable(record: dict, name: str) -> None:
+    if not pdf.applies(name, record):
+        reason = ("Only a testimonial whose consent was withdrawn has a takedown checklist."
+                  if name == "takedown" else
+                  f"A {name.replace('_', ' ')} is for {'offence' if record['kind'] == 'testimonial' else 'testimonial'} "
+                  f"cases; case {record['id']} is a {record['kind']}.")
+        raise NotAllowed("kind", reason, "not_applicable")
+
+
+def _screenshot(store, record: dict) -> bytes | None:
+    for item in record.get("evidence", []):
+        if item["name"].startswith("screenshot.") and item["media_type"] in ("image/png", "image/jpeg"):
+            return store.read_evidence(record["id"], item["name"])
+    return None
+
+
+def document(store, case_id: str, name: str | None = None, lang: str | None = None, *, tsa_url: str = "",
+             audit: bool = True, **options) -> Document:
+    """The signed PDF `name` of a case (None: the case's main document), in `lang` (None: the case's
+    language, else the profile's). Every download is an audit event (ids and hashes only)."""
+    record = cases.load(store, case_id)
+    name = name or pdf.document_for(record)
+    _applicable(record, name)
+    stored_profile = business_profile(store)
+    lang = _language(record, stored_profile, lang)
+    today = cases.today()
+    signed = sign_pdf(pdf.render(name, record, stored_profile, lang, _screenshot(store, record), issued_on=today,
+                                 **options), store=store, tsa_url=tsa_url)
+    if audit:
+        store.audit("document.downloaded", case_id, document=name, lang=lang,
+                    sha256=hashlib.sha256(signed).hexdigest(), **options)
+    return Document(signed, pdf.filename(name, record, today), profile.missing_fields(stored_profile))
+
+
+def removal_demand_warnings(store, case_id: str, lang: str | None = None) -> dict:
+    record = cases.load(store, case_id)
+    if not pdf.applies("removal_demand", record):
+        raise NotAllowed("kind", f"Case {case_id} is a testimonial: it has no removal demand.", "not_applicable")
+    stored_profile = business_profile(store)
+    lang = _language(record, stored_profile, lang)
+    return {"warnings": legal.removal_demand_warnings(record.get("platform"), lang),
+            "missing_profile_fields": profile.missing_fields(stored_profile)}
