@@ -180,6 +180,7 @@ def test_publication_date_is_the_italian_day_of_posted_at():
     assert legal.publication_date({"posted_at": "2026-11-18T23:30:00Z"}) == date(2026, 11, 19)
     assert legal.publication_date({"posted_at": None}) is None
     assert legal.publication_date({"posted_at": "ieri"}) is None
+    assert legal.publication_date({"posted_at": "0001-01-01T00:00:00+14:00"}) is None
 
 
 def test_qualifications_cover_every_category_once():

@@ -212,9 +212,9 @@ def publication_date(record: dict, zone: str = "Europe/Rome") -> date | None:
     """The day the content was published, in Italy, when the platform gave an exact time."""
     try:
         instant = datetime.fromisoformat(record.get("posted_at") or "")
-    except ValueError:
+        return instant.astimezone(ZoneInfo(zone)).date() if instant.tzinfo else instant.date()
+    except (ValueError, OverflowError):  # unparsable, or a stored extreme date at the edge of the calendar
         return None
-    return instant.astimezone(ZoneInfo(zone)).date() if instant.tzinfo else instant.date()
 
 
 def deadline_status(kind: str, due: date, actions: list[dict], today: date) -> str:
