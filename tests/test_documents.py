@@ -977,3 +977,115 @@ def test_numbers_and_dates_follow_the_language(lang, number, duration):
     assert documents._format_date(date(2026, 12, 1), lang) == ("1° dicembre 2026" if lang == "it" else "1 December 2026")
     assert documents.place_of("Via Roma 1, 30033 Noale (VE)") == "Noale"
     assert documents.place_of("somewhere") is None
+
+
+# -- who is targeted, what is false, who captured, in which language (case fields) ----------------------
+
+@pytest.mark.parametrize("lang", ["it", "en"])
+def test_report_deadlines_and_checklist_name_who_files(lang):
+    words = {"it": ("Persona offesa, personalmente", "la presenta Rina Bianchi personalmente", "due querele"),
+             "en": ("Injured party, in person", "Rina Bianchi files the complaint personally", "two complaints")}[lang]
+    person = text_of(render_checked("incident_report", offence_case(
+        offence={"target": "person", "target_person": "Rina Bianchi"}), lang=lang))
+    assert words[0] in person and words[1] in person and "IT01234567897" not in person
+    both = text_of(render_checked("incident_report", offence_case(
+        offence={"target": "both", "target_person": "Rina Bianchi"}), lang=lang))
+    assert words[0] in both and words[2] in both and "IT01234567897" in both
+    business = text_of(render_checked("incident_report", samples.offence(), lang=lang))
+    assert "Rina" not in business and words[0] not in business
+
+
+@pytest.mark.parametrize("lang", ["it", "en"])
+def test_worksheet_and_letter_are_filled_from_the_statements_marked_false(lang):
+    record = offence_case(offence={"false_statements": ["in cucina usano carne scaduta"]})
+    report = text_of(render_checked("incident_report", record, lang=lang))
+    assert ("«in cucina usano carne scaduta» (falsa secondo l'utente)" if lang == "it"
+            else "«in cucina usano carne scaduta» (false, according to the user)") in report
+    letter = text_of(render_checked("removal_demand", record, lang=lang))
+    assert ("L'affermazione «in cucina usano carne scaduta» attribuisce" if lang == "it"
+            else 'The statement "in cucina usano carne scaduta" attributes') in letter
+    assert ("il cuoco è un truffatore» attribuisc" if lang == "it" else "truffatore\" attribut") not in letter
+
+
+@pytest.mark.parametrize("lang", ["it", "en"])
+def test_capturer_is_named_only_when_the_user_said_who_captures(lang):
+    named = text_of(render_checked("incident_report", {**samples.offence(), "captured_by": "Paolo Verdi"}, lang=lang))
+    assert ("da Paolo Verdi, per conto di Trattoria Al Gelso Invento" if lang == "it"
+            else "by Paolo Verdi, on behalf of Trattoria Al Gelso Invento") in named
+    anonymous = text_of(render_checked("incident_report", samples.offence(), lang=lang))
+    assert "Paolo" not in anonymous and "Elena Fittizi" not in anonymous
+
+
+def patch(client, case_id, body):
+    return client.patch(f"/api/captures/{case_id}", json=body)
+
+
+def test_case_fields_set_through_the_api_reach_the_documents(client, store):
+    assert client.put("/api/profile", json={**samples.PROFILE, "capture_operator": "Paolo Verdi"}).status_code == 200
+    case_id = create(client)
+    assert store.get(case_id)["captured_by"] == "Paolo Verdi"
+    answer = patch(client, case_id, {"target": "both", "target_person": "Rina  Bianchi",
+                                     "false_statements": ["il cuoco  è un incapace"], "recipient_language": "en"})
+    assert answer.status_code == 200, answer.json
+    record = store.get(case_id)
+    assert record["offence"]["target"] == "both" and record["offence"]["target_person"] == "Rina Bianchi"
+    assert record["offence"]["false_statements"] == ["il cuoco è un incapace"] and record["recipient_language"] == "en"
+    event = audit_events(store, "case.updated")[-1]
+    assert '"target":"both"' in event and "Rina" not in event and "incapace" not in event
+    text = text_of(client.get(f"/api/captures/{case_id}/removal-demand.pdf").data)
+    assert "Formal removal demand" in text or "Subject: formal demand" in text  # the case's language, no ?lang=
+    assert "Rina Bianchi" in text and 'The statement "il cuoco è un incapace" attributes' in text
+    italian = text_of(client.get(f"/api/captures/{case_id}/removal-demand.pdf?lang=it").data)
+    assert "Oggetto: diffida" in italian  # ?lang= still wins
+    report = text_of(client.get(f"/api/captures/{case_id}/document.pdf").data)
+    assert "by Paolo Verdi" in report
+    assert patch(client, case_id, {"target": "business"}).status_code == 200
+    assert store.get(case_id)["offence"]["target_person"] is None
+
+
+@pytest.mark.parametrize("body, status, field", [
+    ({"target": "company"}, 400, "target"),
+    ({"target": "person"}, 400, "target_person"),
+    ({"target": "both", "target_person": "   "}, 400, "target_person"),
+    ({"target": "business", "target_person": "Rina"}, 400, "target_person"),
+    ({"target_person": "x" * 201}, 400, "target_person"),
+    ({"false_statements": "il cuoco"}, 400, "false_statements"),
+    ({"false_statements": ["il cuoco è un incapace", "mai scritto"]}, 400, "false_statements.1"),
+    ({"false_statements": [""]}, 400, "false_statements.0"),
+    ({"false_statements": ["incapace"] * 21}, 400, "false_statements"),
+    ({"recipient_language": "fr"}, 400, "recipient_language"),
+    ({"recipient_language": None}, 400, "recipient_language"),
+])
+def test_bad_case_fields_name_their_field_and_change_nothing(client, store, body, status, field):
+    case_id = create(client)
+    before = store.get(case_id)
+    answer = patch(client, case_id, body)
+    assert answer.status_code == status and answer.json["error"]["field"] == field, answer.json
+    assert store.get(case_id) == before
+
+
+@pytest.mark.parametrize("body, field", [({"target": "person", "target_person": "Rina"}, "target"),
+                                         ({"false_statements": ["Cena"]}, "false_statements")])
+def test_offence_fields_on_a_testimonial_are_refused(client, store, body, field):
+    case_id = create(client, "testimonial")
+    answer = patch(client, case_id, body)
+    assert answer.status_code == 409 and answer.json["error"]["field"] == field
+    assert patch(client, case_id, {"recipient_language": "en"}).status_code == 200
+
+
+def test_dashboard_downloads_use_the_case_language_not_the_dashboards(client, app):
+    from conftest import HOST
+    browser = app.test_client()
+    case_id = create(client, "testimonial")
+    page = browser.get(f"/cases/{case_id}", base_url=f"http://{HOST}")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True)).group(1)
+    assert 'id="document-fields"' in page.get_data(as_text=True)
+    browser.post(f"/cases/{case_id}/documents", base_url=f"http://{HOST}",
+                 data={"csrf_token": token, "recipient_language": "en"})
+    pdf = browser.get(f"/cases/{case_id}/files/document.pdf", base_url=f"http://{HOST}")  # dashboard in Italian
+    assert "Request for consent to use your review" in text_of(pdf.data)
+    offence = create(client)
+    browser.post(f"/cases/{offence}/documents", base_url=f"http://{HOST}",
+                 data={"csrf_token": token, "recipient_language": "it", "target": "person", "target_person": "",
+                       "false_statements": ""}, follow_redirects=True)
+    assert "target" not in (client.get(f"/api/captures/{offence}").json.get("offence") or {})  # refused: no name

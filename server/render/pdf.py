@@ -370,6 +370,17 @@ def render_html(document: str, record: dict, profile: dict | None, lang: str, sc
     return ENV.get_template(f"{document}.html").render(context)
 
 
+def _target(record: dict) -> dict:
+    """Who the content targets: the business (default), a named person, or both (issue: the querela is
+    filed by whoever was offended)."""
+    offence = record.get("offence") or {}
+    person = offence.get("target_person")
+    target = offence.get("target") if offence.get("target") in ("person", "both") and person else "business"
+    statements = [s for s in offence.get("false_statements") or [] if s]
+    return {"target": target, "target_person": person if target != "business" else None,
+            "false_statements": statements}
+
+
 def _incident_context(record: dict, context: dict, day: date, **_) -> dict:
     lang, t, fmt_date = context["lang"], context["t"], context["fmt_date"]
     deadlines = _deadlines(record, day)
@@ -382,7 +393,7 @@ def _incident_context(record: dict, context: dict, day: date, **_) -> dict:
         key = f"witness_outcome.{outcome}"
         return t(key if key in known else "witness_outcome.error")
 
-    return {"deadlines": deadlines, "non_working_notes": notes, "qualifications": shown,
+    return {**_target(record), "deadlines": deadlines, "non_working_notes": notes, "qualifications": shown,
             "other_names": ", ".join(str(t(f"q_name.{q}")) for q in others),
             "clock": _clock(record, context), "timestamp": record.get("timestamp") or {},
             "witnesses": record.get("witness") or [], "outcome_label": outcome_label,
@@ -472,9 +483,12 @@ def quoted_list(items: list[str], lang: str) -> str:
 
 
 def _removal_context(record: dict, context: dict, day: date, *, deadline_days: int, **_) -> dict:
-    business = context["business"]
-    statements = [s for s in (record.get("offence") or {}).get("false_statements") or [] if s]
-    return {"deadline_days": deadline_days,
+    business, target = context["business"], _target(record)
+    statements = target["false_statements"]
+    names = {"business": [business["name_text"]], "person": [target["target_person"]],
+             "both": [business["name_text"], target["target_person"]]}[target["target"]]
+    return {**target, "target_text": f" {context['t']('and')} ".join(names), "target_statements": statements,
+            "deadline_days": deadline_days,
             "false_statements": quoted_list(statements, context["lang"]) if statements else None,
             "comply_by": _with_article(context["fmt_date"](legal.removal_demand_due(day, deadline_days).isoformat()),
                                        context["lang"]),

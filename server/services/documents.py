@@ -26,11 +26,16 @@ def save_profile(store, data) -> dict:
 
 
 def _language(record: dict, stored_profile: dict, lang: str | None) -> str:
-    if lang is None:
-        return record.get("language") or stored_profile["default_language"] or "it"
+    if lang is None:  # the case's recipient language, else the profile's (not the review's own language)
+        return record.get("recipient_language") or stored_profile["default_language"] or "it"
     if lang not in pdf.LANGUAGES:
         raise Invalid("lang", "'lang' must be 'it' or 'en'.")
     return lang
+
+
+def language(store, record: dict) -> str:
+    """The language a case's documents go out in when nobody asks for another."""
+    return _language(record, business_profile(store), None)
 
 
 def _applicable(record: dict, name: str) -> None:
