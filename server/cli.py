@@ -174,10 +174,21 @@ def render_samples(directory):
     """Render every document, in Italian and English, from built-in sample cases (invented people)."""
     from pathlib import Path
 
-    from .render.samples import render_samples as render
+    from .services.documents import render_samples as render
 
     for path in render(Path(directory)):
         click.echo(path)
+
+
+@main.command()
+def vocabulary():
+    """Print extension/lib/vocabulary.js, the extension's copy of server/domain/vocabulary.py.
+
+    After changing the vocabulary: testimone vocabulary > extension/lib/vocabulary.js
+    """
+    from .domain.vocabulary import javascript
+
+    click.echo(javascript(), nl=False)
 
 
 if __name__ == "__main__":

@@ -19,24 +19,19 @@ from flask import (Blueprint, Response, abort, current_app, flash, g, redirect, 
 from .domain import cases, legal, schemas
 from .domain import profile as business_profile
 from .domain.errors import DomainError, Invalid, NotFound
-from .render import bundle
+from .render import bundle, document_types
 from .services import cases as case_service, deadlines as deadline_service, documents as document_service
 from .services import evidence as evidence_service
-from .domain.schemas import KINDS, PLATFORMS, PURPOSES
+from .domain import vocabulary
+from .domain.vocabulary import KINDS, LANGUAGES, PLATFORMS, PURPOSES
 from .store import decode_cursor, get_store
 
 bp = Blueprint("dashboard", __name__)
 
 STRINGS = json.loads((Path(__file__).parent / "templates" / "strings.json").read_text(encoding="utf-8"))
-LANGUAGES = ("it", "en")
-URGENT_DAYS = 14  # LEGAL.md: the first reminder comes 14 days before a deadline
+URGENT_DAYS = 14  # docs/legal.md: the first reminder comes 14 days before a deadline
 PAGE_SIZE = 25
-DOCUMENTS = {  # dashboard name -> (document, which cases have it); None: the case's main document
-    "document.pdf": (None, None),
-    "removal-demand.pdf": ("removal_demand", "offence"),
-    "takedown.pdf": ("takedown", "testimonial"),
-    "bundle.zip": ("bundle", None),
-}
+MAIN_DOCUMENT, BUNDLE = "document.pdf", "bundle.zip"  # besides each document type's own file
 # A path on this server: one slash then no second slash or backslash, no spaces or control characters
 # (browsers drop tabs and newlines and read "\\" as "/", so "/\t/evil.example" would leave the site).
 LOCAL_PATH = re.compile(r"/(?![/\\])[^\s\\\x00-\x1f\x7f]*")
@@ -104,7 +99,7 @@ def template_helpers() -> dict:
     if request.blueprint != "dashboard":
         return {}
     return {"t": t, "lang": g.lang, "csrf_token": csrf_token, "legal": legal, "cases": cases,
-            "PURPOSES": PURPOSES, "label": label, "day": format_day, "instant": format_instant,
+            "vocabulary": vocabulary, "label": label, "day": format_day, "instant": format_instant,
             "days_until": days_until}
 
 
@@ -178,7 +173,7 @@ def _choice(name: str, allowed) -> str | None:
 def case_list():
     today = schemas.today_in_italy()
     filters = {"kind": _choice("kind", KINDS), "platform": _choice("platform", PLATFORMS),
-               "status": _choice("status", cases.TESTIMONIAL_STATUSES + cases.OFFENCE_STATUSES),
+               "status": _choice("status", vocabulary.TESTIMONIAL_STATUSES + vocabulary.OFFENCE_STATUSES),
                "q": (request.args.get("q") or "").strip()[:200] or None}
     cursor = request.args.get("cursor")
     try:
@@ -191,7 +186,7 @@ def case_list():
     next_url = url_for(".case_list", **{k: v for k, v in filters.items() if v}, cursor=next_cursor) \
         if next_cursor else None
     return render_template("cases.html", items=items, filters=filters, upcoming=upcoming, next_url=next_url,
-                           urgent_days=URGENT_DAYS, statuses=cases.TESTIMONIAL_STATUSES + cases.OFFENCE_STATUSES,
+                           urgent_days=URGENT_DAYS, statuses=vocabulary.TESTIMONIAL_STATUSES + vocabulary.OFFENCE_STATUSES,
                            kinds=KINDS, platforms=PLATFORMS, today=today)
 
 
@@ -206,11 +201,10 @@ def case_page(case_id: str):
                            active=cases.active_placements(record), documents=_documents(record))
 
 
-def _documents(record: dict) -> list[str]:
-    names = [name for name, (_, kind) in DOCUMENTS.items() if kind in (None, record["kind"])]
-    if record["kind"] == "testimonial":  # after a withdrawal the consent request is moot: the takedown replaces it
-        names.remove("takedown.pdf" if not (record.get("consent") or {}).get("withdrawal") else "document.pdf")
-    return names
+def _documents(record: dict) -> list[tuple[str, str]]:
+    """(file, button label) for every document the case has, then the bundle."""
+    return ([(kind.path, kind.label[g.lang]) for kind in document_types.for_case(record)]
+            + [(BUNDLE, label("document", BUNDLE))])
 
 
 @bp.get("/cases/<case_id>/evidence/<name>")
@@ -230,17 +224,18 @@ def evidence(case_id: str, name: str):
 @bp.get("/cases/<case_id>/files/<document>")
 def document(case_id: str, document: str):
     """A PDF (or the bundle) of the case, as the API gives it (signed, audited)."""
-    if document not in DOCUMENTS or "csrf" not in session:  # no session: a link from another site
-        return redirect(url_for(".case_page", case_id=case_id))
+    kind = document_types.by_path(document)
+    if (kind is None and document not in (MAIN_DOCUMENT, BUNDLE)) or "csrf" not in session:
+        return redirect(url_for(".case_page", case_id=case_id))  # no session: a link from another site
     g.document = True
-    name, _ = DOCUMENTS[document]
     tsa_url = current_app.config.get("TSA_URL") or ""
-    if name == "bundle":
+    if document == BUNDLE:
         data = bundle.to_zip(evidence_service.bundle(get_store(), case_id, tsa_url=tsa_url), case_id)
         return Response(data, mimetype="application/zip",
                         headers={"Content-Disposition": f'attachment; filename="testimone-{case_id}.zip"'})
     # Without ?lang= the case's recipient language, not the dashboard's: the documents go to others.
-    answer = document_service.document(get_store(), case_id, name, request.args.get("lang"), tsa_url=tsa_url)
+    answer = document_service.document(get_store(), case_id, kind and kind.name, request.args.get("lang"),
+                                       tsa_url=tsa_url)
     return Response(answer.pdf, mimetype="application/pdf",
                     headers={"Content-Disposition": f'attachment; filename="{answer.filename}"'})
 
@@ -261,7 +256,7 @@ def author_page():
     if not profile_url:
         abort(404)
     view = case_service.author(get_store(), profile_url)
-    return render_template("author.html", author=view, signal_names=cases.SIGNALS)
+    return render_template("author.html", author=view, signal_names=vocabulary.SIGNALS)
 
 
 @bp.route("/settings", methods=["GET", "POST"])
@@ -382,5 +377,5 @@ def document_fields_form(case_id: str):
 
 @bp.post("/cases/<case_id>/signals")
 def signals_form(case_id: str):
-    body = {"signals": [s for s in cases.SIGNALS if f"signal_{s}" in request.form]}
+    body = {"signals": [s for s in vocabulary.SIGNALS if f"signal_{s}" in request.form]}
     return _run(case_service.update_case, case_id, body, anchor="signals", done_key="done.signals")

@@ -1,6 +1,6 @@
 """Records (TinyDB) and evidence files: the only module that touches the data directory.
 
-Layout (docs/storage.md):
+Layout (docs/architecture.md, "The data directory"):
     testimone.json   TinyDB snapshot of every table (rewritten only at start-up and after an erasure)
     journal.jsonl    every change since the snapshot, one fsynced line each
     audit.log        append-only, hash-chained events (server/domain/integrity.py)
@@ -13,6 +13,7 @@ Every write holds one lock, and is on disk (fsync) before the call returns.
 import base64
 import copy
 import fcntl
+import hashlib
 import json
 import os
 import re
@@ -85,7 +86,31 @@ def _read_lines(path: Path) -> tuple[list[bytes], bool]:
     return lines, torn
 
 
-class Store:
+class CaseFiles:
+    """Reads that Store and StoreView share (they set data_dir and cases_dir): through these, no other
+    module needs to know how the data directory is laid out."""
+
+    def case_file_exists(self, case_id: str, name: str) -> bool:
+        """Whether the case folder holds `name`, listed in the record or not (a write cut short leaves one)."""
+        return bool(SAFE_NAME.match(case_id) and SAFE_NAME.match(name)) and (self.cases_dir / case_id / name).exists()
+
+    def audit_lines(self, case_id: str | None = None) -> list[bytes]:
+        """The complete lines of audit.log, verbatim (only the case's when `case_id` is given; lines that
+        are not JSON are left out then: `testimone verify` names them)."""
+        lines, _ = _read_lines(self.data_dir / "audit.log")
+        if case_id is None:
+            return lines
+        mine = []
+        for line in lines:
+            try:
+                if json.loads(line).get("case") == case_id:
+                    mine.append(line)
+            except (ValueError, AttributeError):
+                continue
+        return mine
+
+
+class Store(CaseFiles):
     def __init__(self, data_dir):
         self.data_dir = Path(data_dir)
         self.cases_dir = self.data_dir / CASES
@@ -258,10 +283,22 @@ class Store:
             self._put(CASES, self._ids[case_id], record)
             return copy.deepcopy(record)
 
-    def list(self, kind=None, status=None, platform=None, q=None, limit=50, cursor=None):
-        """Cases newest first, filtered; returns (records, next_cursor or None)."""
+    def list(self, kind=None, status=None, platform=None, q=None, limit=50, cursor=None, permalink=None,
+             text_sha256=None):
+        """Cases newest first, filtered; returns (records, next_cursor or None).
+
+        `permalink` and `text_sha256` find earlier captures of the same comment (either matches); an
+        erased case has neither its permalink nor its text any more, so it never matches."""
         case = Query()
         conditions = []
+        same = []
+        if permalink:
+            same.append(case.permalink == permalink)
+        if text_sha256:
+            same.append(case.text.test(lambda value: isinstance(value, str)
+                                       and hashlib.sha256(value.encode("utf-8")).hexdigest() == text_sha256))
+        if same:
+            conditions.append(same[0] | same[1] if len(same) == 2 else same[0])
         if kind:
             conditions.append(case.kind == kind)
         if status:
@@ -393,15 +430,11 @@ def read_tables(data_dir) -> dict:
     lines, _ = _read_lines(data_dir / "journal.jsonl")
     for line in lines:
         change = json.loads(line)
-        table = tables.setdefault(change["table"], {})
-        if change["doc"] is None:
-            table.pop(str(change["doc_id"]), None)
-        else:
-            table[str(change["doc_id"])] = change["doc"]
+        tables.setdefault(change["table"], {})[str(change["doc_id"])] = change["doc"]
     return tables
 
 
-class StoreView:
+class StoreView(CaseFiles):
     """A read-only view of a data directory, as it was when the view was made. It takes no lock, so it
     works beside the running server that holds the directory (`testimone export`, `testimone verify`)."""
 

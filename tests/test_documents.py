@@ -17,7 +17,8 @@ import pytest
 from pypdf import PdfReader
 
 from server.domain import profile
-from server.render import pdf as documents, samples
+from server.render import document_types, pdf as documents, samples
+from server.services import documents as document_service
 
 ISSUED = date(2026, 11, 24)
 
@@ -104,12 +105,12 @@ def sample_pdfs(tmp_path_factory):
     out = tmp_path_factory.mktemp("samples")
     documents.clear_cache()
     with log_guard():
-        paths = samples.render_samples(out)
+        paths = document_service.render_samples(out)
     return {path.name.removesuffix(".pdf"): path.read_bytes() for path in paths}
 
 
 def test_render_samples_writes_every_document_in_both_languages(sample_pdfs):
-    assert sorted(sample_pdfs) == sorted(f"{label}.{lang}" for _, _, label in samples.cases()
+    assert sorted(sample_pdfs) == sorted(f"{label}.{lang}" for _, _, label in document_service.sample_cases()
                                          for lang in ("it", "en"))
     for name, pdf in sample_pdfs.items():
         assert pdf.startswith(b"%PDF-"), name
@@ -196,7 +197,7 @@ def test_digits_come_from_the_text_fonts_and_emoji_from_the_bundled_font(system_
     assert "IT01234567897" in text and "10/10 #1 ***" in text and "art. 595" in text
 
 
-# -- consent request (LEGAL.md "Consent-request PDF") -------------------------------------------
+# -- consent request (docs/legal.md "Consent-request PDF") -------------------------------------------
 
 CONSENT = {
     "it": ["1. Chi Le scrive", "Via dei Mulini Immaginari 12", "IT01234567897", "gelso-invento@pec.example",
@@ -244,7 +245,7 @@ def test_consent_request_has_one_box_per_purpose_and_a_separate_photo_box():
     assert "Non Le chiediamo di usare la Sua immagine" in no_photo
 
 
-# -- incident report (LEGAL.md "Incident-report PDF") -------------------------------------------
+# -- incident report (docs/legal.md "Incident-report PDF") -------------------------------------------
 
 INCIDENT = {
     "it": ["1. Parti", "Viaggiatore_Ipotetico88", "https://www.tripadvisor.it/Profile/Viaggiatore_Ipotetico88",
@@ -323,7 +324,7 @@ def test_incident_report_for_blackmail_says_report_at_once():
     assert "Attempted extortion: no term, prosecuted ex officio — report at once" in text
 
 
-# -- removal demand (LEGAL.md "Removal demand") -------------------------------------------------
+# -- removal demand (docs/legal.md "Removal demand") -------------------------------------------------
 
 REMOVAL = {
     "it": ["Trattoria Al Gelso Invento S.n.c.", "Bologna, 24 novembre 2026", "Egr. Sig. / Gent.ma Sig.ra",
@@ -553,7 +554,8 @@ def test_rendering_is_deterministic_and_dated_from_the_record():
 # -- string catalogues ------------------------------------------------------------------------------
 
 def test_every_string_has_both_languages_with_the_same_placeholders():
-    for document in documents.DOCUMENTS:
+    for kind in document_types.TYPES.values():
+        document = kind.catalogue
         for key, value in documents.catalogue(document).items():
             if key == "version":
                 continue
@@ -564,8 +566,9 @@ def test_every_string_has_both_languages_with_the_same_placeholders():
 
 def test_every_literal_key_used_by_a_template_exists():
     common = set(documents.catalogue("common"))
-    for document in documents.DOCUMENTS:
-        source = (documents.TEMPLATE_DIR / f"{document}.html").read_text()
+    for kind in document_types.TYPES.values():
+        document = kind.catalogue
+        source = (documents.TEMPLATE_DIR / kind.template).read_text()
         keys = set(re.findall(r"t\('([\w.]*\w)'", source))
         assert keys <= set(documents.catalogue(document)), (document, keys - set(documents.catalogue(document)))
     shared = (documents.TEMPLATE_DIR / "_macros.html").read_text() + (documents.TEMPLATE_DIR / "base.html").read_text()
@@ -705,7 +708,7 @@ def test_log_guard_fails_a_test_on_a_weasyprint_warning(provokes_refusals):
 
 
 def test_incident_report_shows_server_and_browser_clocks():
-    record = next(r for name, r, _ in samples.cases() if name == "incident_report")
+    record = samples.offence()
     record = {**record, "captured_at": "2026-11-23T14:12:44.000Z",
               "context": {**record["context"], "captured_at_client": "2026-11-23T14:12:41.500Z"},
               "clock": None}
@@ -927,7 +930,7 @@ def test_incident_report_says_why_there_is_no_timestamp_and_what_a_failed_witnes
 @pytest.mark.parametrize("lang", ["it", "en"])
 def test_incident_report_translates_every_event_and_groups_hashes(sample_pdfs, lang):
     text = text_of(sample_pdfs[f"incident_report.{lang}"])
-    assert not [code for code in documents.EVENTS + ("capture.created",) if code in text]
+    assert not [code for code in document_types.EVENTS + ("capture.created",) if code in text]
     assert ("Marca temporale RFC 3161 ottenuta" if lang == "it" else "RFC 3161 timestamp obtained") in text
     for item in samples.offence()["evidence"]:
         groups = [item["sha256"][i:i + 8] for i in range(0, 64, 8)]
@@ -941,9 +944,9 @@ def test_every_event_the_server_records_is_translated():
     sources = " ".join(path.read_text() for path in (documents.TEMPLATE_DIR.parent / "server").rglob("*.py"))
     emitted = set(re.findall(r'\.(?:update|erase)\([^)]*?"([a-z_]+\.[a-z_]+)"', sources, re.S))
     emitted |= {f"witness.{reason}" for reason in re.findall(r'reason="([a-z_]+)"', sources)}
-    assert emitted and emitted <= set(documents.EVENTS), emitted - set(documents.EVENTS)
+    assert emitted and emitted <= set(document_types.EVENTS), emitted - set(document_types.EVENTS)
     strings = documents.catalogue("incident_report")
-    assert all(f"event.{code}" in strings for code in documents.EVENTS)
+    assert all(f"event.{code}" in strings for code in document_types.EVENTS)
 
 
 @pytest.mark.parametrize("lang", ["it", "en"])

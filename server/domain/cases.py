@@ -7,20 +7,10 @@ step writes nothing.
 """
 from datetime import date
 
-from . import legal
+from . import kinds, legal
 from .errors import Invalid, NotAllowed, NotFound
-from .schemas import PURPOSES
+from .vocabulary import PURPOSES, SIGNALS
 
-CHANNELS = PURPOSES + ["other"]
-ATTRIBUTIONS = ["full_name", "first_name_initial", "anonymous"]
-RECEIVED_VIA = ["email", "platform_message", "paper", "other"]
-ACTION_TYPES = ["contacted", "removal_demand_sent", "platform_report", "dsa_notice", "management_response",
-                "lawyer", "complaint_filed", "resolved"]
-SIGNALS = ["nonstop_contact", "constant_discount_requests", "resource_drain", "review_blackmail", "impatience",
-           "verbal_aggression"]
-TESTIMONIAL_STATUSES = ["consent_requested", "consent_granted", "consent_partial", "consent_denied",
-                        "consent_withdrawn", "taken_down"]
-OFFENCE_STATUSES = ["documented"] + ACTION_TYPES
 CLOSED = {"consent_withdrawn", "taken_down"}
 
 # Evidence that holds the author's words or likeness; a withdrawal deletes all of it.
@@ -146,7 +136,7 @@ def withdraw(record: dict, body: dict, now: str) -> dict:
                            "recorded_at": now}
     record["consent"] = state
     record["author"] = {"name": None, "profile_url": None}
-    for field in ("text", "title", "permalink", "post", "visit_date_text", "posted_at_text"):
+    for field in ("text", "title", "permalink", "post", "visit_date_text", "posted_at_text", "owner_response"):
         record[field] = None
     record["evidence"] = [e for e in record["evidence"] if e["name"] not in erased]
     for answer in state["answers"]:
@@ -160,11 +150,10 @@ def withdraw(record: dict, body: dict, now: str) -> dict:
 # -- offences -------------------------------------------------------------------------------------
 
 def refresh_deadlines(record: dict, today: date) -> dict:
-    """Recompute the deadlines (statuses move from open to missed with time alone)."""
-    if record["kind"] == "offence":
-        record["deadlines"] = legal.compute_deadlines(
-            record["offence"]["category"], date.fromisoformat(record["known_since"]),
-            record.get("actions", []), today, legal.publication_date(record))
+    """Recompute the deadlines of a kind that has them (statuses move from open to missed with time alone)."""
+    deadlines = kinds.of(record).deadlines
+    if deadlines:
+        record["deadlines"] = deadlines(record, today)
     return record
 
 
@@ -199,10 +188,6 @@ def set_signals(record: dict, signals: list[str]) -> dict:
     require_kind(record, "offence")
     record["signals"] = [s for s in SIGNALS if s in signals]  # a checklist: one canonical order
     return record
-
-
-TARGETS = ["business", "person", "both"]
-LANGUAGES = ["it", "en"]
 
 
 def _plain(text: str) -> str:

@@ -1,6 +1,6 @@
 """PDF documents: consent request, incident report, removal demand, takedown checklist.
 
-Pure rendering, no store: callers pass the case record (server-contract.md shape), the business
+Pure rendering, no store: callers pass the case record (the shape GET /api/captures/<id> returns, docs/api.md), the business
 profile and the screenshot bytes. Templates, stylesheet, fonts and strings live in pdf_templates/.
 
 Safety: Jinja autoescapes everything, so captured content is only ever text. WeasyPrint gets a URL
@@ -36,18 +36,15 @@ from PIL import Image
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from ..domain import legal, profile as business_profile
-from ..trust.clock import clock_report
+from ..domain import vocabulary
+from ..domain.vocabulary import LANGUAGES
+from . import document_types
 
 LOGGER = logging.getLogger("testimone.documents")
 
 TEMPLATE_DIR = (Path(__file__).resolve().parents[2] / "pdf_templates").resolve()
 BASE_URL = TEMPLATE_DIR.as_uri() + "/"
-DOCUMENTS = ("consent_request", "incident_report", "removal_demand", "takedown")
-LANGUAGES = ("it", "en")
-FILE_KINDS = {"consent_request": "consent-request", "incident_report": "incident-report",
-              "removal_demand": "removal-demand", "takedown": "takedown"}
 LOCAL_ZONE = "Europe/Rome"
-DEFAULT_DEADLINE_DAYS = legal.REMOVAL_DEMAND_DAYS
 CACHE_SIZE = 64
 # Bump when this module changes what it puts in the templates; the template files are hashed anyway.
 RENDERER_VERSION = "1"
@@ -205,7 +202,8 @@ def _timestamps(value: str | None, zone: str, lang: str) -> dict | None:
     if instant.tzinfo is None:
         instant = instant.replace(tzinfo=timezone.utc)
     return {"utc": _format_instant(instant.astimezone(timezone.utc), lang) + " UTC",
-            "local": _format_instant(instant.astimezone(ZoneInfo(zone)), lang), "zone": zone}
+            "local": _format_instant(instant.astimezone(ZoneInfo(zone)), lang), "zone": zone,
+            "day": instant.astimezone(ZoneInfo(zone)).date().isoformat()}
 
 
 def _zone(record: dict) -> str:
@@ -245,40 +243,7 @@ def _screenshot(data: bytes | None, rect: dict | None) -> dict | None:
     return shot
 
 
-# -- what each document shows -------------------------------------------------------------------
-
-def _withdrawal(record: dict) -> dict | None:
-    return (record.get("consent") or {}).get("withdrawal")
-
-
-def applies(document: str, record: dict) -> bool:
-    """Whether a document exists for this case: the routes answer 409 otherwise."""
-    if document == "consent_request":
-        return record["kind"] == "testimonial"
-    if document == "takedown":
-        return record["kind"] == "testimonial" and _withdrawal(record) is not None
-    return record["kind"] == "offence"
-
-
-def document_for(record: dict) -> str:
-    """The main document of a case: consent request for a testimonial, incident report for an offence."""
-    return "consent_request" if record["kind"] == "testimonial" else "incident_report"
-
-
-def _deadlines(record: dict, issued_on: date) -> list[dict]:
-    """The deadlines as of the issue date, computed by server/domain/legal.py from the record (a stored list
-    may predate the current counting rules)."""
-    known = record.get("known_since") or (record.get("offence") or {}).get("known_since")
-    category = (record.get("offence") or {}).get("category", "other")
-    if not known:
-        return record.get("deadlines") or []
-    try:
-        known_day = date.fromisoformat(known)
-    except ValueError:
-        return record.get("deadlines") or []
-    return legal.compute_deadlines(category, known_day, record.get("actions", []), issued_on,
-                                   legal.publication_date(record, _zone(record)))
-
+# -- what every document shows ------------------------------------------------------------------
 
 def _business(profile: dict, lang: str) -> dict:
     """Profile values, with a visible placeholder for each required field that is empty."""
@@ -307,6 +272,12 @@ def _record_view(record: dict, lang: str) -> dict:
             "testimonial": record.get("testimonial") or {}}
 
 
+def _platform(strings: dict, platform: str, lang: str) -> str:
+    """The platform's name from the catalogue; a platform added since shows as its own name."""
+    entry = strings.get(f"platform.{platform}")
+    return entry[lang] if entry else vocabulary.label({}, platform, lang)
+
+
 def document_date(record: dict, issued_on: date | None) -> date:
     """The date printed as the document's date: the issue date if given, else the capture date."""
     if issued_on:
@@ -315,30 +286,18 @@ def document_date(record: dict, issued_on: date | None) -> date:
     return captured.astimezone(ZoneInfo(LOCAL_ZONE)).date() if captured else date(1970, 1, 1)
 
 
-# Documents kept by the business (they carry the one-line "information, not legal advice" note); the
-# others go to third parties and say nothing about the tool.
-INTERNAL = {"incident_report", "takedown_pending"}
-# Above this difference between the server's and the browser's clocks, the incident report warns.
-CLOCK_WARNING_SECONDS = 60
-# Every event a case's history may hold, translated in incident_report.toml ("event.<code>").
-EVENTS = ("evidence.added", "clock.recorded", "timestamp.pending", "timestamp.stamped", "witness.capture",
-          "witness.recheck", "action.recorded", "case.updated", "consent.answered", "consent.withdrawn",
-          "placement.added", "placement.removed")
-# Consent request: how long the captured copy is kept without an answer, and the consent log after use.
-CONSENT_ANSWER_DAYS = 30
-CONSENT_LOG_YEARS = 10
-
-
 def render_html(document: str, record: dict, profile: dict | None, lang: str, screenshot: bytes | None = None,
-                *, deadline_days: int = DEFAULT_DEADLINE_DAYS, issued_on: date | None = None) -> str:
-    """The final HTML handed to WeasyPrint (exposed for the benchmark and the tests)."""
-    if document not in DOCUMENTS:
+                *, issued_on: date | None = None, **options) -> str:
+    """The final HTML handed to WeasyPrint (exposed for the benchmark and the tests). `options` are the
+    document's own (server/render/document_types.py), e.g. deadline_days for the removal demand."""
+    kind = document_types.get(document)
+    if kind is None:
         raise DocumentError(f"Unknown document '{document}'.")
     if lang not in LANGUAGES:
         raise DocumentError(f"Unknown language '{lang}'.")
-    if not applies(document, record):
+    if not kind.applies(record):
         raise DocumentError(f"A {document.replace('_', ' ')} does not apply to case {record['id']}.")
-    strings = catalogue(document)
+    strings = catalogue(kind.catalogue)
 
     def t(key: str, **values) -> Markup:
         # Markup.format escapes every value except placeholders, which are already Markup.
@@ -352,155 +311,23 @@ def render_html(document: str, record: dict, profile: dict | None, lang: str, sc
     view = _record_view(record, lang)
     business = _business(profile, lang)
     context = {
-        "lang": lang, "t": t, "record": record, "r": view, "business": business,
-        "screenshot": _screenshot(screenshot, record.get("screenshot_rect")),
+        "lang": lang, "t": t, "has_string": lambda key: key in strings, "record": record, "r": view,
+        "business": business, "screenshot": _screenshot(screenshot, record.get("screenshot_rect")),
         "document_version": strings["version"], "template_version": template_version(),
         "date_text": _format_date(day, lang), "created": created.astimezone(timezone.utc).isoformat(),
-        "fmt_date": fmt_date, "number": lambda value, decimals=0: format_number(value, lang, decimals),
-        "hash": hash_groups,
+        "fmt_date": fmt_date, "hash": hash_groups,
+        "number": lambda value, decimals=0, sign=False: format_number(value, lang, decimals, sign),
+        "duration": lambda seconds: format_duration(seconds, lang),
         "status_label": lambda status: legal.STATUS_LABELS.get(status, {}).get(lang, status),
         "stamp": lambda value: _timestamps(value, view["zone"], lang),
-        "platform": t(f"platform.{record.get('platform') or 'other'}"),
+        "platform": _platform(strings, record.get("platform") or "other", lang),
         "platform_key": record.get("platform") or "other",
-        "internal": document in INTERNAL,
+        # Only documents the business keeps say what the tool is (base.html); letters to others never do.
+        "internal": kind.internal(record),
+        "place": place_of(business["address_text"]),
     }
-    builders = {"incident_report": _incident_context, "consent_request": _consent_context,
-                "removal_demand": _removal_context, "takedown": _takedown_context}
-    context.update(builders[document](record, context, day, deadline_days=deadline_days))
-    return ENV.get_template(f"{document}.html").render(context)
-
-
-def _target(record: dict) -> dict:
-    """Who the content targets: the business (default), a named person, or both (issue: the querela is
-    filed by whoever was offended)."""
-    offence = record.get("offence") or {}
-    person = offence.get("target_person")
-    target = offence.get("target") if offence.get("target") in ("person", "both") and person else "business"
-    statements = [s for s in offence.get("false_statements") or [] if s]
-    return {"target": target, "target_person": person if target != "business" else None,
-            "false_statements": statements}
-
-
-def _incident_context(record: dict, context: dict, day: date, **_) -> dict:
-    lang, t, fmt_date = context["lang"], context["t"], context["fmt_date"]
-    deadlines = _deadlines(record, day)
-    notes = {d["kind"]: legal.non_working_note(d, lang, day=lambda value, _lang: fmt_date(value)) for d in deadlines}
-    category = (record.get("offence") or {}).get("category") or "other"
-    shown, others = legal.qualifications(category)
-    known = catalogue("incident_report")
-
-    def outcome_label(outcome: str | None) -> Markup:
-        key = f"witness_outcome.{outcome}"
-        return t(key if key in known else "witness_outcome.error")
-
-    return {**_target(record), "deadlines": deadlines, "non_working_notes": notes, "qualifications": shown,
-            "other_names": ", ".join(str(t(f"q_name.{q}")) for q in others),
-            "clock": _clock(record, context), "timestamp": record.get("timestamp") or {},
-            "witnesses": record.get("witness") or [], "outcome_label": outcome_label,
-            "events": _events(record, context, outcome_label),
-            "evidence": _evidence_rows(record, t, outcome_label)}
-
-
-def _clock(record: dict, context: dict) -> dict:
-    lang, zone = context["lang"], context["r"]["zone"]
-    clock = record.get("clock") or clock_report(record)
-    utc = {name: (_timestamps(clock.get(name), zone, lang) or {}).get("utc") for name in ("server", "client")}
-    difference = clock.get("difference_seconds")
-    shown = {**clock, "server_text": utc["server"], "client_text": utc["client"], "warning": False,
-             "threshold": format_duration(CLOCK_WARNING_SECONDS, lang)}
-    if difference is not None:
-        shown.update(difference_text=format_number(difference, lang, 1, sign=True),
-                     human=format_duration(difference, lang), browser_ahead=difference < 0,
-                     warning=abs(difference) > CLOCK_WARNING_SECONDS)
-    ntp = clock.get("ntp") or {}
-    if ntp.get("offset_seconds") is not None:
-        shown["ntp_text"] = format_number(ntp["offset_seconds"], lang, 3, sign=True)
-    return shown
-
-
-def _events(record: dict, context: dict, outcome_label) -> list[dict]:
-    """History events as translated sentences (the capture has its own row; downloads are not shown)."""
-    t = context["t"]
-    rows = []
-    for event in record.get("history") or []:
-        code = str(event.get("event", ""))
-        if code == "capture.created" or code.startswith("document."):
-            continue
-        if code in EVENTS:
-            text = t(f"event.{code}", file=event.get("name") or event.get("file") or "",
-                     tsa=event.get("tsa") or "", outcome=outcome_label(event.get("outcome")))
-        else:
-            text = t("event.other")
-        rows.append({"when": context["stamp"](event.get("at")), "text": text})
-    return rows
-
-
-EVIDENCE_KINDS = ("screenshot.", "page.", "comment.", "capture.json", "timestamp.tsq", "timestamp.tsr",
-                  "timestamp-chain", "witness-", "consent-", "removal-")
-
-
-def _evidence_rows(record: dict, t, outcome_label) -> list[dict]:
-    """The evidence register: each file with what it is (a second-witness report says what it found)."""
-    witnesses = {w.get("file"): w for w in record.get("witness") or []}
-    rows = []
-    for item in record.get("evidence") or []:
-        name = item["name"]
-        kind = next((k for k in EVIDENCE_KINDS if name.startswith(k)), None)
-        if kind == "witness-":
-            what = t("file.witness-", outcome=outcome_label((witnesses.get(name) or {}).get("outcome")))
-        else:
-            what = t(f"file.{kind}") if kind else ""
-        rows.append({**item, "what": what})
-    return rows
-
-
-def _consent_context(record: dict, context: dict, day: date, **_) -> dict:
-    captured = _parse_instant(record.get("captured_at"))
-    captured_day = captured.astimezone(ZoneInfo(LOCAL_ZONE)).date() if captured else day
-    inform_by, _ = legal.add_months(captured_day, 1)
-    purposes = (record.get("testimonial") or {}).get("purposes") or ["website", "landing_page", "social", "print", "ads"]
-    recipients = (["hosting"] if {"website", "landing_page"} & set(purposes) else []) + \
-        [p for p in ("social", "print", "ads") if p in purposes]
-    accounts = context["business"]["social_accounts"] or Markup('<span class="placeholder">{}</span>').format(
-        business_profile.placeholder("social_accounts", context["lang"]))
-    return {"purposes": purposes, "recipient_purposes": recipients, "social_accounts": accounts, "captured_day": context["fmt_date"](captured_day.isoformat()),
-            "inform_by": context["fmt_date"](inform_by.isoformat()), "informed_in_time": day <= inform_by,
-            "answer_days": CONSENT_ANSWER_DAYS, "log_years": CONSENT_LOG_YEARS}
-
-
-def _with_article(day_text: str, lang: str) -> str:
-    """Italian puts the article before a date: "il 1° dicembre", "l'8 dicembre", "l'11 dicembre"."""
-    if lang != "it":
-        return day_text
-    return ("l'" if day_text.startswith(("8 ", "11 ")) else "il ") + day_text
-
-
-def quoted_list(items: list[str], lang: str) -> str:
-    """«A», «B» e «C» / "A", "B" and "C"."""
-    marks, conjunction = (("«", "»"), " e ") if lang == "it" else (('"', '"'), " and ")
-    quoted = [f"{marks[0]}{item}{marks[1]}" for item in items]
-    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + conjunction + quoted[-1]
-
-
-def _removal_context(record: dict, context: dict, day: date, *, deadline_days: int, **_) -> dict:
-    business, target = context["business"], _target(record)
-    statements = target["false_statements"]
-    names = {"business": [business["name_text"]], "person": [target["target_person"]],
-             "both": [business["name_text"], target["target_person"]]}[target["target"]]
-    return {**target, "target_text": f" {context['t']('and')} ".join(names), "target_statements": statements,
-            "deadline_days": deadline_days,
-            "false_statements": quoted_list(statements, context["lang"]) if statements else None,
-            "comply_by": _with_article(context["fmt_date"](legal.removal_demand_due(day, deadline_days).isoformat()),
-                                       context["lang"]),
-            "place": place_of(business["address_text"])}
-
-
-def _takedown_context(record: dict, context: dict, day: date, **_) -> dict:
-    placements = record.get("placements") or []
-    pending = [p for p in placements if not p.get("removed_at")]
-    # The checklist is the business's own; the confirmation goes to the author.
-    return {"internal": bool(pending), "withdrawal": _withdrawal(record), "placements": placements, "pending": pending,
-            "last_removed": max((p["removed_at"] for p in placements if p.get("removed_at")), default=None)}
+    context.update(kind.context(record, day, context, options))
+    return ENV.get_template(kind.template).render(context)
 
 
 # -- PDF and cache ------------------------------------------------------------------------------
@@ -557,10 +384,10 @@ def write_pdf(html: str) -> bytes:
 
 
 def render(document: str, record: dict, profile: dict | None, lang: str, screenshot: bytes | None = None,
-           *, deadline_days: int = DEFAULT_DEADLINE_DAYS, issued_on: date | None = None) -> bytes:
+           *, issued_on: date | None = None, **options) -> bytes:
     """The PDF bytes, from the cache when nothing that the document shows has changed."""
     key = (template_version(), document, record_hash(record), business_profile.profile_hash(profile), lang,
-           hashlib.sha256(screenshot or b"").hexdigest(), deadline_days, issued_on)
+           hashlib.sha256(screenshot or b"").hexdigest(), tuple(sorted(options.items())), issued_on)
     cached = _cached(key)
     if cached is not None:
         return cached
@@ -570,8 +397,7 @@ def render(document: str, record: dict, profile: dict | None, lang: str, screens
         cached = _cached(key)
         if cached is not None:
             return cached
-        html = render_html(document, record, profile, lang, screenshot, deadline_days=deadline_days,
-                           issued_on=issued_on)
+        html = render_html(document, record, profile, lang, screenshot, issued_on=issued_on, **options)
         pdf = write_pdf(html)
         with _cache_lock:
             _cache[key] = (record["id"], pdf)
@@ -601,4 +427,4 @@ def clear_cache() -> None:
 
 
 def filename(document: str, record: dict, day: date) -> str:
-    return f"testimone-{FILE_KINDS[document]}-{record['id'][-6:]}-{day.isoformat()}.pdf"
+    return f"testimone-{document_types.get(document).file_stem}-{record['id'][-6:]}-{day.isoformat()}.pdf"
