@@ -26,6 +26,7 @@ PURPOSES = ["website", "landing_page", "social", "print", "ads"]
 CHANNELS = PURPOSES + ["other"]  # where a testimonial is published: a purpose, or elsewhere
 ATTRIBUTIONS = ["full_name", "first_name_initial", "anonymous"]
 RECEIVED_VIA = ["email", "platform_message", "paper", "other"]
+TARGETS = ["business", "person", "both"]  # who an offending content targets (the querela is theirs to file)
 TESTIMONIAL_STATUSES = ["consent_requested", "consent_granted", "consent_partial", "consent_denied",
                         "consent_withdrawn", "taken_down"]
 
