@@ -174,7 +174,7 @@ def render_samples(directory):
     """Render every document, in Italian and English, from built-in sample cases (invented people)."""
     from pathlib import Path
 
-    from .render.samples import render_samples as render
+    from .services.documents import render_samples as render
 
     for path in render(Path(directory)):
         click.echo(path)

@@ -19,7 +19,7 @@ from flask import (Blueprint, Response, abort, current_app, flash, g, redirect, 
 from .domain import cases, legal, schemas
 from .domain import profile as business_profile
 from .domain.errors import DomainError, Invalid, NotFound
-from .render import bundle
+from .render import bundle, document_types
 from .services import cases as case_service, deadlines as deadline_service, documents as document_service
 from .services import evidence as evidence_service
 from .domain.schemas import KINDS, PLATFORMS, PURPOSES
@@ -31,12 +31,7 @@ STRINGS = json.loads((Path(__file__).parent / "templates" / "strings.json").read
 LANGUAGES = ("it", "en")
 URGENT_DAYS = 14  # LEGAL.md: the first reminder comes 14 days before a deadline
 PAGE_SIZE = 25
-DOCUMENTS = {  # dashboard name -> (document, which cases have it); None: the case's main document
-    "document.pdf": (None, None),
-    "removal-demand.pdf": ("removal_demand", "offence"),
-    "takedown.pdf": ("takedown", "testimonial"),
-    "bundle.zip": ("bundle", None),
-}
+MAIN_DOCUMENT, BUNDLE = "document.pdf", "bundle.zip"  # besides each document type's own file
 # A path on this server: one slash then no second slash or backslash, no spaces or control characters
 # (browsers drop tabs and newlines and read "\\" as "/", so "/\t/evil.example" would leave the site).
 LOCAL_PATH = re.compile(r"/(?![/\\])[^\s\\\x00-\x1f\x7f]*")
@@ -205,11 +200,10 @@ def case_page(case_id: str):
                            active=cases.active_placements(record), documents=_documents(record))
 
 
-def _documents(record: dict) -> list[str]:
-    names = [name for name, (_, kind) in DOCUMENTS.items() if kind in (None, record["kind"])]
-    if record["kind"] == "testimonial":  # after a withdrawal the consent request is moot: the takedown replaces it
-        names.remove("takedown.pdf" if not (record.get("consent") or {}).get("withdrawal") else "document.pdf")
-    return names
+def _documents(record: dict) -> list[tuple[str, str]]:
+    """(file, button label) for every document the case has, then the bundle."""
+    return ([(kind.path, kind.label[g.lang]) for kind in document_types.for_case(record)]
+            + [(BUNDLE, label("document", BUNDLE))])
 
 
 @bp.get("/cases/<case_id>/evidence/<name>")
@@ -229,17 +223,17 @@ def evidence(case_id: str, name: str):
 @bp.get("/cases/<case_id>/files/<document>")
 def document(case_id: str, document: str):
     """A PDF (or the bundle) of the case, as the API gives it (signed, audited)."""
-    if document not in DOCUMENTS or "csrf" not in session:  # no session: a link from another site
-        return redirect(url_for(".case_page", case_id=case_id))
+    kind = document_types.by_path(document)
+    if (kind is None and document not in (MAIN_DOCUMENT, BUNDLE)) or "csrf" not in session:
+        return redirect(url_for(".case_page", case_id=case_id))  # no session: a link from another site
     g.document = True
-    name, _ = DOCUMENTS[document]
     tsa_url = current_app.config.get("TSA_URL") or ""
-    if name == "bundle":
+    if document == BUNDLE:
         data = bundle.to_zip(evidence_service.bundle(get_store(), case_id, tsa_url=tsa_url), case_id)
         return Response(data, mimetype="application/zip",
                         headers={"Content-Disposition": f'attachment; filename="testimone-{case_id}.zip"'})
-    answer = document_service.document(get_store(), case_id, name, request.args.get("lang", g.lang),
-                                       tsa_url=tsa_url)
+    lang = request.args.get("lang", g.lang)
+    answer = document_service.document(get_store(), case_id, kind and kind.name, lang, tsa_url=tsa_url)
     return Response(answer.pdf, mimetype="application/pdf",
                     headers={"Content-Disposition": f'attachment; filename="{answer.filename}"'})
 

@@ -7,10 +7,10 @@ import re
 
 from flask import Response, current_app, jsonify, request
 
-from ..domain import profile
+from ..domain import legal, profile
 from ..domain.errors import Invalid
 from ..domain.schemas import parse_json_body
-from ..render import pdf
+from ..render import document_types, pdf
 from ..services import documents
 from ..store import get_store
 from . import bp
@@ -23,7 +23,7 @@ MIN_DEADLINE_DAYS, MAX_DEADLINE_DAYS = 1, 60
 def _deadline_days() -> int:
     raw = request.args.get("deadline_days")
     if raw is None:
-        return pdf.DEFAULT_DEADLINE_DAYS
+        return legal.REMOVAL_DEMAND_DAYS
     if not re.fullmatch(r"[0-9]{1,3}", raw) or not MIN_DEADLINE_DAYS <= int(raw) <= MAX_DEADLINE_DAYS:
         raise Invalid("deadline_days", f"'deadline_days' must be a whole number of days from "
                                        f"{MIN_DEADLINE_DAYS} to {MAX_DEADLINE_DAYS}.")
@@ -40,15 +40,29 @@ def _pdf(case_id: str, name: str | None, **options) -> Response:
     return response
 
 
+OPTIONS = {"deadline_days": _deadline_days}  # how each document option is read from the query
+
+
 @bp.get("/captures/<case_id>/document.pdf")
 def case_document(case_id: str):
+    """The case's main document (server/render/document_types.py: main)."""
     return _pdf(case_id, None)
 
 
-@bp.get("/captures/<case_id>/removal-demand.pdf")
-def removal_demand(case_id: str):
-    days = _deadline_days()
-    return _pdf(case_id, "removal_demand", deadline_days=days)
+def _document_view(kind: document_types.DocumentType):
+    def view(case_id: str):
+        options = {name: OPTIONS[name]() for name in kind.options}
+        return _pdf(case_id, kind.name, **options)
+    view.__name__ = f"document_{kind.name}"
+    return view
+
+
+@bp.record
+def document_routes(state) -> None:
+    """A route for every registered document type, added as each app is built."""
+    for kind in document_types.TYPES.values():
+        state.add_url_rule(f"/captures/<case_id>/{kind.path}", f"document_{kind.name}", _document_view(kind),
+                           methods=["GET"])
 
 
 @bp.get("/captures/<case_id>/removal-demand/warnings")
@@ -56,11 +70,6 @@ def removal_demand_warnings(case_id: str):
     answer = documents.removal_demand_warnings(get_store(), case_id, request.args.get("lang"))
     return jsonify({"warnings": answer["warnings"], "deadline_days": _deadline_days(),
                     "missing_profile_fields": answer["missing_profile_fields"]})
-
-
-@bp.get("/captures/<case_id>/takedown.pdf")
-def takedown(case_id: str):
-    return _pdf(case_id, "takedown")
 
 
 def _profile_answer(stored: dict) -> dict:
@@ -88,13 +97,24 @@ _SCHEMA_ONLY = {k: v for k, v in profile.SCHEMA.items() if k != "$schema"}
 _PROFILE = {"type": "object", "required": ["profile", "missing_fields"],
             "properties": {"profile": _SCHEMA_ONLY, "missing_fields": {"type": "array",
                                                                            "items": {"enum": list(profile.REQUIRED)}}}}
-OPENAPI_PATHS = {
+_OPTION_PARAMETERS = {"deadline_days": _DAYS}
+
+
+def openapi_paths() -> dict:
+    """The routes of this module, with one per registered document type (read by server/api/openapi.py)."""
+    documents_paths = {
+        f"/api/captures/{{case_id}}/{kind.path}": {"get": {
+            "summary": kind.summary,
+            "parameters": [CASE_ID, _LANG] + [_OPTION_PARAMETERS[name] for name in kind.options],
+            "responses": {"200": _PDF, **error_responses(400, 401, 403, 404, 409)}}}
+        for kind in document_types.TYPES.values()}
+    return {**documents_paths, **_OPENAPI_PATHS}
+
+
+_OPENAPI_PATHS = {
     "/api/captures/{case_id}/document.pdf": {"get": {
         "summary": "Consent request (testimonial) or incident report (offence)", "parameters": [CASE_ID, _LANG],
         "responses": {"200": _PDF, **error_responses(400, 401, 403, 404)}}},
-    "/api/captures/{case_id}/removal-demand.pdf": {"get": {
-        "summary": "Formal removal demand (diffida), offence cases only", "parameters": [CASE_ID, _LANG, _DAYS],
-        "responses": {"200": _PDF, **error_responses(400, 401, 403, 404, 409)}}},
     "/api/captures/{case_id}/removal-demand/warnings": {"get": {
         "summary": "What the user must know before sending the removal demand (not printed in it)",
         "parameters": [CASE_ID, _LANG, _DAYS],
@@ -104,9 +124,6 @@ OPENAPI_PATHS = {
                            "deadline_days": {"type": "integer"},
                            "missing_profile_fields": {"type": "array", "items": {"type": "string"}}}}),
                       **error_responses(400, 401, 403, 404, 409)}}},
-    "/api/captures/{case_id}/takedown.pdf": {"get": {
-        "summary": "Takedown checklist, or the confirmation for the author once every placement is removed",
-        "parameters": [CASE_ID, _LANG], "responses": {"200": _PDF, **error_responses(400, 401, 403, 404, 409)}}},
     "/api/profile": {
         "get": {"summary": "The business profile and the required fields still missing",
                 "responses": {"200": json_response("Profile", _PROFILE), **error_responses(401, 403)}},

@@ -4,7 +4,7 @@
       capture.json         the canonical record as captured (its SHA-256 is the case's fingerprint)
       evidence/<name>      every evidence file exactly as stored (screenshot, page snapshot, comment
                            HTML, RFC 3161 timestamp .tsq/.tsr/.pem, second-witness reports...)
-      documents/<name>.pdf the case's signed PDF (incident report or consent request), when available
+      documents/<name>.pdf the case's signed PDFs (server/render/document_types.py: in_bundle)
       audit.jsonl          the case's events from the hash-chained audit log, lines verbatim
       manifest.json        every file above with path, bytes, sha256
       manifest.sig         detached CMS signature of manifest.json by this install's key
@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.serialization import pkcs7
 
 from ..domain.integrity import sha256_hex
+from . import document_types
 
 ASSETS = Path(__file__).parent / "bundle_assets"
 FORMAT = "testimone-bundle/1"
@@ -131,6 +132,5 @@ def to_folder(files: dict, target) -> Path:
     return target
 
 
-def document_name(record: dict, lang: str) -> str:
-    base = "consent-request" if record.get("kind") == "testimonial" else "incident-report"
-    return f"{base}-{lang}.pdf"
+def document_name(document: str, lang: str) -> str:
+    return f"{document_types.get(document).file_stem}-{lang}.pdf"

@@ -1,11 +1,16 @@
 """Documents: the PDF of a case (rendered, signed, its download audited), what to know before sending a
-removal demand, and the business profile the documents are signed with."""
+removal demand, the business profile the documents are signed with, and the sample documents.
+
+Which documents exist, and for which cases: server/render/document_types.py.
+"""
 import hashlib
+from datetime import date
+from pathlib import Path
 from typing import NamedTuple
 
 from ..domain import profile
-from ..domain.errors import Invalid, NotAllowed
-from ..render import pdf
+from ..domain.errors import Invalid, NotAllowed, NotFound
+from ..render import document_types, pdf, samples
 from ..trust.signing import sign_pdf
 from . import cases
 
@@ -52,13 +57,13 @@ def _language(record: dict, stored_profile: dict, lang: str | None) -> str:
     return lang
 
 
-def _applicable(record: dict, name: str) -> None:
-    if not pdf.applies(name, record):
-        reason = ("Only a testimonial whose consent was withdrawn has a takedown checklist."
-                  if name == "takedown" else
-                  f"A {name.replace('_', ' ')} is for {'offence' if record['kind'] == 'testimonial' else 'testimonial'} "
-                  f"cases; case {record['id']} is a {record['kind']}.")
-        raise NotAllowed("kind", reason, "not_applicable")
+def _document_type(record: dict, name: str | None) -> document_types.DocumentType:
+    kind = document_types.main_for(record) if name is None else document_types.get(name)
+    if kind is None:
+        raise NotFound("document", f"No document named '{name}'.")
+    if not kind.applies(record):
+        raise NotAllowed("kind", kind.refusal_for(record), "not_applicable")
+    return kind
 
 
 def _screenshot(store, record: dict) -> bytes | None:
@@ -73,8 +78,7 @@ def document(store, case_id: str, name: str | None = None, lang: str | None = No
     """The signed PDF `name` of a case (None: the case's main document), in `lang` (None: the case's
     language, else the profile's). Every download is an audit event (ids and hashes only)."""
     record = cases.load(store, case_id)
-    name = name or pdf.document_for(record)
-    _applicable(record, name)
+    name = _document_type(record, name).name
     stored_profile = business_profile(store)
     lang = _language(record, stored_profile, lang)
     today = cases.today()
@@ -88,9 +92,29 @@ def document(store, case_id: str, name: str | None = None, lang: str | None = No
 
 def removal_demand_warnings(store, case_id: str, lang: str | None = None) -> dict:
     record = cases.load(store, case_id)
-    if not pdf.applies("removal_demand", record):
+    if not document_types.get("removal_demand").applies(record):
         raise NotAllowed("kind", f"Case {case_id} is a testimonial: it has no removal demand.", "not_applicable")
     stored_profile = business_profile(store)
     lang = _language(record, stored_profile, lang)
     return {"warnings": REMOVAL_DEMAND_WARNINGS[lang],
             "missing_profile_fields": profile.missing_fields(stored_profile)}
+
+
+def sample_cases() -> list[tuple[str, dict, str]]:
+    """(document, record, label) for every sample document, as each document type lists them."""
+    return [(kind.name, record, label) for kind in document_types.TYPES.values() for label, record in kind.samples()]
+
+
+def render_samples(out_dir) -> list[Path]:
+    """Write every sample document in Italian and English to out_dir; returns the files written."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    shot = samples.screenshot()
+    written = []
+    for name, record, label in sample_cases():
+        image = shot if any(e["name"] == "screenshot.png" for e in record["evidence"]) else None
+        for lang in pdf.LANGUAGES:
+            path = out / f"{label}.{lang}.pdf"
+            path.write_bytes(pdf.render(name, record, samples.PROFILE, lang, image, issued_on=date(2026, 11, 24)))
+            written.append(path)
+    return written

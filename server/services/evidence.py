@@ -1,20 +1,25 @@
 """Evidence: the bundle of a case, verification of the data directory, the second-witness recheck."""
 from .. import __version__
-from ..render import bundle as bundle_files
+from ..render import bundle as bundle_files, document_types
 from ..trust import signing
 from ..trust.witness import witness_case
 from . import cases, documents
 from .verify import verify as verify_data_dir
 
 
-def _main_document(store, record: dict, tsa_url: str, audit: bool) -> tuple[dict, str | None]:
-    """The case's main PDF in its language, exactly as a download gives it (signed, audited, cached)."""
+def _documents(store, record: dict, tsa_url: str, audit: bool) -> tuple[dict, str | None]:
+    """The case's bundled PDFs in its language, exactly as a download gives them (signed, audited, cached)."""
     lang = record.get("language") or (record.get("context") or {}).get("language") or "it"
-    try:
-        document = documents.document(store, record["id"], None, lang, tsa_url=tsa_url, audit=audit)
-    except OSError as error:  # WeasyPrint without its system libraries (Pango)
-        return {}, f"PDF not included: this install cannot render documents ({error}) / PDF non incluso"
-    return {bundle_files.document_name(record, lang): document.pdf}, None
+    pdfs = {}
+    for kind in document_types.TYPES.values():
+        if not (kind.in_bundle and kind.applies(record)):
+            continue
+        try:
+            document = documents.document(store, record["id"], kind.name, lang, tsa_url=tsa_url, audit=audit)
+        except OSError as error:  # WeasyPrint without its system libraries (Pango)
+            return {}, f"PDF not included: this install cannot render documents ({error}) / PDF non incluso"
+        pdfs[bundle_files.document_name(kind.name, lang)] = document.pdf
+    return pdfs, None
 
 
 def bundle(store, case_id: str, *, tsa_url: str = "", audit: bool = True) -> dict:
@@ -22,7 +27,7 @@ def bundle(store, case_id: str, *, tsa_url: str = "", audit: bool = True) -> dic
     view of a data directory another process holds (the PDF download is then not logged)."""
     record = cases.load(store, case_id)
     signing.ensure_identity(store.data_dir, signing.business_name(store))  # signs manifest.json
-    pdfs, note = _main_document(store, record, tsa_url, audit)
+    pdfs, note = _documents(store, record, tsa_url, audit)
     return bundle_files.build(store.data_dir, record, pdfs, note, generator=f"Testimone {__version__}")
 
 
