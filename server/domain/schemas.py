@@ -24,7 +24,7 @@ LATEST_DAY = date(2100, 12, 30)
 MAX_DEPTH = 32  # the deepest valid body nests 4 levels
 
 KINDS = ["testimonial", "offence"]
-PLATFORMS = ["facebook", "tripadvisor", "google", "other"]
+PLATFORMS = ["facebook", "tripadvisor", "google", "instagram", "other"]
 PURPOSES = ["website", "landing_page", "social", "print", "ads"]
 OFFENCE_CATEGORIES = ["insult", "defamation", "threat_or_blackmail", "fake_review", "harassment", "other"]
 SCREENSHOT_TYPES = ["image/png", "image/jpeg", "image/webp"]
@@ -299,6 +299,8 @@ def infer_platform(url: str) -> str:
         return "tripadvisor"
     if re.search(r"^(www\.|maps\.)?google\.(com?\.)?[a-z]{2,3}$", host) and urlsplit(url).path.startswith("/maps"):
         return "google"
+    if re.search(r"(^|\.)instagram\.com$", host):
+        return "instagram"
     return "other"
 
 
