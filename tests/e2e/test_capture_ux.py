@@ -62,7 +62,8 @@ def test_the_same_comment_twice_says_already_captured_and_capturing_again_is_del
 
 
 def test_no_author_on_the_page_the_user_types_one_marked_as_entered(browser, testimone):
-    page = browser.open(BLOG)
+    page = browser.open(FACEBOOK_POST)  # the tab first shows a page whose server IP is recorded…
+    page.goto(BLOG)  # …then a site the extension has no permission for
     pick(browser, page, "#c-2 p")
     assert "non trovato" in page.locator("dl").inner_text()
     page.fill('input[name="entered_author"]', "Pietro (firma sul blog)")
@@ -70,7 +71,7 @@ def test_no_author_on_the_page_the_user_types_one_marked_as_entered(browser, tes
     record = testimone.get(f"/api/captures/{saved_id(page)}")
     assert record["author"] == {"name": "Pietro (firma sul blog)", "profile_url": None, "entered_by_user": True}
     assert record["text"] == "Troppo caro per quello che offre."
-    assert record["context"]["server_ip"] is None, "no permission for the blog's host: not recorded"
+    assert record["context"]["server_ip"] is None, "not the previous page's IP: not recorded"
 
 
 def test_escape_closes_the_dialog(browser, testimone):
