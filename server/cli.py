@@ -8,12 +8,14 @@ from . import __version__, config
 
 def _app():
     from . import create_app
-    from .store import StoreLocked
+    from .store import StoreDamaged, StoreLocked
 
     try:
         return create_app()
     except StoreLocked as error:
         raise click.ClickException(f"{error}. Stop it first, or set TESTIMONE_DATA_DIR.") from None
+    except StoreDamaged as error:
+        raise click.ClickException(str(error)) from None
 
 
 @click.group()

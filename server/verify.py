@@ -39,10 +39,10 @@ def load_records(data_dir: Path) -> dict:
 
 
 def erased_names(record: dict) -> set:
-    """Files an erasure deleted on purpose (Store.erase callers pass `erased=[names]`)."""
+    """Files an erasure deleted on purpose: the history's `erased` ({name: sha256}, or a list of names)."""
     names = set()
     for event in record.get("history", []):
-        if isinstance(event.get("erased"), list):
+        if isinstance(event.get("erased"), (list, dict)):
             names.update(event["erased"])
     return names
 

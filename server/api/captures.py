@@ -42,6 +42,16 @@ def summary(record: dict) -> dict:
     }
 
 
+def initial_state(fields: dict) -> dict:
+    """The fields of a new case that change over its life (also for a case the store rebuilds)."""
+    state = {"status": INITIAL_STATUS[fields["kind"]]}
+    if fields["kind"] == "offence":
+        state["known_since"] = fields["offence"]["known_since"]
+        state["deadlines"] = compute_deadlines(fields["offence"]["category"], date.fromisoformat(state["known_since"]),
+                                               [], today_in_italy())
+    return state
+
+
 @bp.get("/health")
 def health():
     return jsonify({"status": "ok", "version": __version__})
@@ -51,12 +61,7 @@ def health():
 def create_capture():
     body = parse_json_body(request.get_data(cache=False))
     fields, files = capture_from_body(body)
-    state = {"status": INITIAL_STATUS[fields["kind"]]}
-    if fields["kind"] == "offence":
-        state["known_since"] = fields["offence"]["known_since"]
-        state["deadlines"] = compute_deadlines(fields["offence"]["category"], date.fromisoformat(state["known_since"]),
-                                               [], today_in_italy())
-    record = get_store().create_capture(fields, files, **state)
+    record = get_store().create_capture(fields, files, **initial_state(fields))
     for hook in current_app.extensions.get("testimone.on_capture", []):
         record = hook(record) or record
     answer = {"id": record["id"], "kind": record["kind"], "sha256": record["sha256"],
@@ -135,7 +140,7 @@ OPENAPI_PATHS = {
             "summary": "Store a capture (testimonial or offence) with its evidence",
             "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("CaptureInput")}}},
             "responses": {"201": json_response("Stored durably", _ref("CaptureCreated")),
-                          **error_responses(400, 401, 403, 413)}},
+                          **error_responses(400, 401, 403, 413, 507)}},
         "get": {
             "summary": "List cases, newest first",
             "parameters": [
