@@ -146,6 +146,10 @@ def _remove_tree(path: Path) -> None:
     shutil.rmtree(path, ignore_errors=True)
 
 
+def evidence_entry(name: str, data: bytes, media_type: str) -> dict:
+    return {"name": name, "media_type": media_type, "size": len(data), "sha256": sha256_hex(data)}
+
+
 def _read_lines(path: Path) -> tuple[list[bytes], bool]:
     """Complete lines of a file, and whether a torn last line (a write cut by a crash) was dropped."""
     if not path.exists():
@@ -213,7 +217,7 @@ class Store:
             self._open_audit()
             self._recover(last_change, snapshot_exists)
             self._journal = open(self.data_dir / "journal.jsonl", "ab", buffering=0)
-            self.compact()  # the snapshot now holds everything: the journal starts afresh
+            self._try_compact()  # the snapshot now holds everything: the journal starts afresh
         except BaseException as error:
             for handle in ("_journal", "_audit", "_lock_file"):
                 if hasattr(self, handle):
@@ -318,11 +322,10 @@ class Store:
             if path.name in erased:
                 _remove(path)
             elif path.name not in known:
-                mentioned = f'"name":"{path.name}"'.encode()
-                if any(mentioned in event for event in self._audit_lines if folder.name.encode() in event):
+                sha256 = sha256_hex(path.read_bytes())
+                if any(sha256.encode() in line for line in self._audit_lines if folder.name.encode() in line):
                     log.warning("%s is not in its case record but the audit log lists it: kept", path)
                     continue
-                sha256 = sha256_hex(path.read_bytes())
                 _remove(path)
                 self._write_audit(iso_utc(utc_now()), "evidence.discarded", folder.name,
                                   {"name": path.name, "sha256": sha256, "reason": "its record was never written"})
@@ -341,12 +344,14 @@ class Store:
             return None
         events = self._case_events(folder.name)
         evidence = list(canonical["evidence"])
-        for event in events:
-            details = event.get("details") or {}
-            if event.get("event") == "evidence.added" and (folder / str(details.get("name"))).is_file():
-                name = details["name"]
-                evidence.append({"name": name, "media_type": mimetypes.guess_type(name)[0] or "application/octet-stream",
-                                 "size": (folder / name).stat().st_size, "sha256": details.get("sha256")})
+        listed = {e["name"] for e in evidence} | {"capture.json"}
+        logged = b"\n".join(self._audit_lines[e["seq"] - 1] for e in events if isinstance(e.get("seq"), int)
+                            and 0 < e["seq"] <= len(self._audit_lines))
+        for path in sorted(folder.iterdir()):
+            data = path.read_bytes()
+            if path.name not in listed and sha256_hex(data).encode() in logged:  # added later, acknowledged
+                evidence.append(evidence_entry(path.name, data, mimetypes.guess_type(path.name)[0]
+                                               or "application/octet-stream"))
         record = {**canonical, **self._initial_state(canonical), "evidence": evidence, "sha256": sha256_hex(raw),
                   "history": [{"at": e.get("at"), "event": e.get("event"), **(e.get("details") or {})}
                               for e in events]}
@@ -470,16 +475,36 @@ class Store:
                 return None
             return copy.deepcopy(dict(self._cases.get(doc_id=doc_id)))
 
-    def update(self, case_id: str, mutate, event: str, **details) -> dict:
-        """Apply `mutate(record)` and record `event` in the case history and the audit log."""
+    def update(self, case_id: str, mutate, event: str, attach=(), **details) -> dict:
+        """Apply `mutate(record)` and record `event` in the case history and the audit log, in one write.
+
+        `attach`: new write-once files, (name, bytes, media type) each, listed in the record's evidence.
+        `mutate` runs first, under the store lock: when it refuses (raises), no file is written.
+        """
         with self._lock:
             record = self.get(case_id)
             if record is None:
                 raise UnknownCase(case_id)
             mutate(record)
-            at = iso_utc(utc_now())
-            record["history"].append({"at": at, "event": event, **details})
-            self._commit(CASES, self._ids[case_id], record, at, event, case_id, details)
+            folder, written = self.cases_dir / case_id, []
+            try:
+                for name, data, media_type in attach:
+                    if not SAFE_NAME.match(name):
+                        raise ValueError(f"unsafe evidence file name: {name!r}")
+                    _write_new_file(folder / name, data)
+                    written.append(folder / name)
+                    record["evidence"].append(evidence_entry(name, data, media_type))
+                if written:
+                    _fsync_dir(folder)
+                at = iso_utc(utc_now())
+                record["history"].append({"at": at, "event": event, **details})
+                self._commit(CASES, self._ids[case_id], record, at, event, case_id, details)
+            except BaseException as error:
+                for path in written:
+                    _remove(path)
+                if isinstance(error, OSError) and error.errno in NO_SPACE and not isinstance(error, StoreFull):
+                    raise StoreFull(error.errno, "disk full: nothing was stored") from error
+                raise
             return copy.deepcopy(record)
 
     def list(self, kind=None, status=None, platform=None, q=None, limit=50, cursor=None):
@@ -534,39 +559,30 @@ class Store:
         return self.evidence_path(case_id, name).read_bytes()
 
     def add_evidence(self, case_id: str, name: str, data: bytes, media_type: str) -> dict:
-        """A further write-once file in the case folder (a consent reply, a removal proof...)."""
-        if not SAFE_NAME.match(name):
-            raise ValueError(f"unsafe evidence file name: {name!r}")
-        entry = {"name": name, "media_type": media_type, "size": len(data), "sha256": sha256_hex(data)}
-        with self._lock:
-            if self.get(case_id) is None:
-                raise UnknownCase(case_id)
-            path = self.cases_dir / case_id / name
-            try:
-                _write_new_file(path, data)
-                _fsync_dir(path.parent)
-                self.update(case_id, lambda record: record["evidence"].append(entry), "evidence.added",
-                            name=name, sha256=entry["sha256"])
-            except FileExistsError:
-                raise
-            except BaseException as error:
-                _remove(path)
-                if isinstance(error, OSError) and error.errno in NO_SPACE and not isinstance(error, StoreFull):
-                    raise StoreFull(error.errno, "disk full: nothing was stored") from error
-                raise
+        """A further write-once file in the case folder (a timestamp, a witness report...)."""
+        entry = evidence_entry(name, data, media_type)
+        self.update(case_id, lambda record: None, "evidence.added", attach=[(name, data, media_type)],
+                    name=name, sha256=entry["sha256"])
         return entry
 
-    def erase(self, case_id: str, names, mutate, event: str, **details) -> dict:
+    def erase(self, case_id: str, mutate, event: str, **details) -> dict:
         """Delete evidence files and personal fields for good, leaving no copy in the data directory.
 
-        `mutate` blanks the record's fields. The record change commits first (a crash after it is finished
-        at start-up, Store._tidy_case_folder); then the files go, and the snapshot is rewritten and the
-        journal emptied so that no earlier version of the record survives on disk.
+        `mutate` blanks the record's fields and returns {file name: sha256} of the files to delete; it runs
+        under the store lock, so a file added a moment earlier (a consent reply) is among them. The record
+        change commits first (a crash after it is finished at start-up, Store._tidy_case_folder); then the
+        files go, and the snapshot is rewritten and the journal emptied so that no earlier version of the
+        record survives on disk.
         """
+        erased = {}
+
+        def blank(record):
+            erased.update(mutate(record))
+
         with self._lock:
-            record = self.update(case_id, mutate, event, **details)
+            record = self.update(case_id, blank, event, erased=erased, **details)
             folder = self.cases_dir / case_id
-            for name in names:
+            for name in erased:
                 _remove(folder / name)
             _fsync_dir(folder)
             self._try_compact()
@@ -587,8 +603,8 @@ class Store:
             if error.errno not in NO_SPACE:
                 raise
             self._compaction_due = True
-            log.warning("disk full: the journal still holds the record before an erasure; it will be removed "
-                        "at the next write or start-up")
+            log.warning("disk full: the journal could not be folded into the snapshot (after an erasure it "
+                        "still holds the erased record); retried at the next write and at start-up")
 
     # -- settings ---------------------------------------------------------------------------------
 

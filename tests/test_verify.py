@@ -92,9 +92,11 @@ def test_audit_log_cut_mid_line_is_named(store, cases):
 
 
 def test_erased_files_are_not_failures(store, cases):
-    names = ["screenshot.png", "page.mhtml", "comment.html", "capture.json"]
-    store.erase(cases[1], names, lambda record: record.update(text=None), "consent.withdrawn.erased",
-                erased=names)
+    def blank(record):
+        record.update(text=None)
+        return {name: "" for name in ["screenshot.png", "page.mhtml", "comment.html", "capture.json"]}
+
+    store.erase(cases[1], blank, "consent.withdrawn.erased")
     assert verify(store.data_dir)["ok"]
     (store.data_dir / "cases" / cases[0] / "comment.html").unlink()  # not erased: a loss
     assert verify(store.data_dir)["problems"] == [f"cases/{cases[0]}/comment.html: missing"]

@@ -80,13 +80,13 @@ def _decode_evidence(obj: dict | None, field: str) -> tuple[bytes, str] | None:
     return data, obj["media_type"]
 
 
-def _store_evidence(case_id: str, prefix: str, decoded: tuple[bytes, str] | None) -> dict | None:
+def _evidence_file(prefix: str, decoded: tuple[bytes, str] | None) -> tuple[list, dict | None]:
+    """The file to attach to the step's write, and the {name, sha256} the record cites (or none)."""
     if decoded is None:
-        return None
+        return [], None
     data, media_type = decoded
     name = f"{prefix}-{secrets.token_hex(4)}.{EVIDENCE_TYPES[media_type]}"
-    entry = get_store().add_evidence(case_id, name, data, media_type)
-    return {"name": entry["name"], "sha256": entry["sha256"]}
+    return [(name, data, media_type)], {"name": name, "sha256": sha256_hex(data)}
 
 
 def _now() -> str:
@@ -101,13 +101,6 @@ def case_answer(record: dict) -> dict:
     return record
 
 
-def _dry_run(case_id: str, step) -> dict:
-    """Run a step on a copy first: a refused step (404/409/400) must not leave an evidence file behind."""
-    record = load_case(case_id)
-    step(record)
-    return record
-
-
 # -- steps: a body in, the stored result out. The routes below and the dashboard's forms share them. --
 
 def consent_step(case_id: str, body: dict) -> dict:
@@ -115,10 +108,10 @@ def consent_step(case_id: str, body: dict) -> dict:
     check_date(body["received_at"], "received_at", not_future=True)
     decoded = _decode_evidence(body.get("evidence"), "evidence")
     now = _now()
-    _dry_run(case_id, lambda record: cases.record_consent(record, body, None, now))
-    evidence = _store_evidence(case_id, "consent", decoded)
+    load_case(case_id)  # 404 first; a refused step (409/400) writes nothing: store.update checks before it writes
+    attach, evidence = _evidence_file("consent", decoded)
     record = get_store().update(case_id, lambda record: cases.record_consent(record, body, evidence, now),
-                                "consent.answered", decision=body["decision"],
+                                "consent.answered", attach=attach, decision=body["decision"],
                                 granted=[p for p in PURPOSES if body["purposes"][p]], photo=body["photo"],
                                 received_via=body["received_via"], received_at=body["received_at"],
                                 evidence=evidence and evidence["sha256"])
@@ -145,11 +138,11 @@ def removal_step(case_id: str, placement_id: str, body: dict) -> dict:
     validate(VALIDATORS["placement_patch"], body)
     check_date(body["removed_at"], "removed_at", not_future=True)
     decoded = _decode_evidence(body.get("evidence"), "evidence")
-    _dry_run(case_id, lambda record: cases.remove_placement(record, placement_id, body["removed_at"], None))
-    evidence = _store_evidence(case_id, f"removal-{placement_id}", decoded)
+    load_case(case_id)
+    attach, evidence = _evidence_file(f"removal-{placement_id}", decoded)
     record = get_store().update(
         case_id, lambda record: cases.remove_placement(record, placement_id, body["removed_at"], evidence),
-        "placement.removed", placement=placement_id, removed_at=body["removed_at"],
+        "placement.removed", attach=attach, placement=placement_id, removed_at=body["removed_at"],
         evidence=evidence and evidence["sha256"])
     return case_answer(record)
 
@@ -158,12 +151,11 @@ def revocation_step(case_id: str, body: dict) -> dict:
     validate(VALIDATORS["revocation"], body)
     check_date(body["received_at"], "received_at", not_future=True)
     now = _now()
-    current = load_case(case_id)
-    files = cases.personal_files(current)
-    cases.withdraw(current, body, now)  # dry run: store.erase deletes the files before it applies the change
-    record = get_store().erase(case_id, list(files), lambda record: cases.withdraw(record, body, now),
+    load_case(case_id)
+    # What to erase is decided under the store lock: a consent reply stored a moment earlier is erased too.
+    record = get_store().erase(case_id, lambda record: cases.withdraw(record, body, now)["erasure"]["erased"],
                                "consent.withdrawn", received_at=body["received_at"],
-                               received_via=body["received_via"], erased=files)
+                               received_via=body["received_via"])
     documents.forget(case_id)  # the cached PDFs print the erased text
     return {"id": case_id, "status": record["status"], "erased": record["erasure"]["erased"],
             "to_take_down": cases.active_placements(record)}
