@@ -6,7 +6,7 @@ STAMP   := $(VENV)/.installed
 TSTAMP  := $(VENV)/.installed-test
 NSTAMP  := node_modules/.installed
 
-.PHONY: run test extension system-deps system-deps-test bench clean
+.PHONY: run test extension system-deps system-deps-test bench bench-scale clean
 
 run: system-deps $(STAMP)
 	$(BIN)/testimone serve
@@ -37,6 +37,9 @@ $(NSTAMP): package.json package-lock.json
 
 bench: $(TSTAMP)
 	$(BIN)/python benchmarks/ingest.py
+
+bench-scale: $(TSTAMP)
+	$(BIN)/python benchmarks/scale.py
 
 clean:
 	rm -rf $(VENV) node_modules dist build *.egg-info .pytest_cache

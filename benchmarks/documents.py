@@ -21,7 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import weasyprint  # noqa: E402
 
-from server import create_app, documents, samples  # noqa: E402
+from server import create_app  # noqa: E402
+from server.render import pdf as documents, samples  # noqa: E402
 
 TOKEN = "benchmark-token-0123456789"
 HEADERS = {"Authorization": f"Bearer {TOKEN}"}

@@ -15,7 +15,8 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]  # the e2e harness imports the tests' conftest
 from tests.e2e.conftest import SITE_HOSTS, Browser, FixtureHandler, TestimoneServer, TLSServer, fixture_routes  # noqa: E402
 from tests.e2e.test_extension_capture import FACEBOOK_POST, pick  # noqa: E402
 

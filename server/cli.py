@@ -78,7 +78,7 @@ def verify(case_id, as_json):
     """Recompute every hash, walk the audit chain, check timestamps (works while the server runs)."""
     import json
 
-    from .verify import format_report, verify as verify_data_dir
+    from .services.verify import format_report, verify as verify_data_dir
 
     folder = config.data_dir({**config.DEFAULTS, **config.from_environment()})
     if not (folder / "audit.log").exists():
@@ -95,8 +95,8 @@ def export(case_id, target):
     """Write a case's evidence bundle to TARGET: a folder, or a file ending in .zip."""
     from pathlib import Path
 
-    from . import bundle
-    from .verify import load_records
+    from .render import bundle
+    from .services.verify import load_records
 
     settings = {**config.DEFAULTS, **config.from_environment()}
     folder = config.data_dir(settings)
@@ -125,7 +125,8 @@ def _document_getter(settings, folder):
 
     def get(path):
         try:
-            from . import bundle, create_app
+            from . import create_app
+            from .render import bundle
 
             app = create_app({**settings, "TSA_URL": settings.get("TSA_URL", ""), "WITNESS": False,
                               "BACKGROUND": False})
@@ -150,7 +151,8 @@ def timestamp(pending):
     """Request the RFC 3161 timestamps still pending (the server also retries them by itself)."""
     from . import create_app
     from .store import StoreLocked
-    from .timestamps import DEFAULT_TSA_URL, pending_cases, split_credentials, stamp_case
+    from .services.background import pending_cases, stamp_case
+    from .trust.timestamps import DEFAULT_TSA_URL, split_credentials
 
     settings = {**config.DEFAULTS, "TSA_URL": DEFAULT_TSA_URL, **config.from_environment(), "BACKGROUND": False}
     try:
@@ -186,7 +188,7 @@ def render_samples(directory):
     """Render every document, in Italian and English, from built-in sample cases (invented people)."""
     from pathlib import Path
 
-    from .samples import render_samples as render
+    from .render.samples import render_samples as render
 
     for path in render(Path(directory)):
         click.echo(path)

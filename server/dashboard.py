@@ -7,6 +7,7 @@ PDFs are fetched from the API inside the server and streamed to the page.
 import base64
 import hmac
 import json
+import re
 import secrets
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -16,13 +17,13 @@ from flask import (Blueprint, Response, abort, current_app, flash, g, redirect, 
                    session, url_for)
 from werkzeug.test import EnvironBuilder
 
-from . import cases, legal, schemas
-from . import profile as business_profile
+from .domain import cases, legal, schemas
+from .domain import profile as business_profile
 from .api import cases as steps
 from .api.captures import load_case
-from .calendar import open_deadlines
+from .render.ics import open_deadlines
 from .errors import ApiError
-from .schemas import KINDS, PLATFORMS, PURPOSES
+from .domain.schemas import KINDS, PLATFORMS, PURPOSES
 from .store import decode_cursor, get_store
 
 bp = Blueprint("dashboard", __name__)
@@ -37,6 +38,9 @@ DOCUMENTS = {  # dashboard name -> (API path, which cases have it)
     "takedown.pdf": ("takedown.pdf", "testimonial"),
     "bundle.zip": ("bundle.zip", None),
 }
+# A path on this server: one slash then no second slash or backslash, no spaces or control characters
+# (browsers drop tabs and newlines and read "\\" as "/", so "/\t/evil.example" would leave the site).
+LOCAL_PATH = re.compile(r"/(?![/\\])[^\s\\\x00-\x1f\x7f]*")
 CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; object-src 'none'; "
        "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 
@@ -129,7 +133,10 @@ def format_instant(value: str | None) -> str:
     moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     if moment.tzinfo is None:  # a page that gave no offset: show it as it was given
         return f"{format_day(value)} {moment:%H:%M}"
-    moment = moment.astimezone(timezone.utc)
+    try:
+        moment = moment.astimezone(timezone.utc)
+    except OverflowError:  # stored before dates were range-checked: show it as it was given
+        return value
     return f"{format_day(moment.date().isoformat())} {moment:%H:%M} UTC"
 
 
@@ -143,7 +150,7 @@ def set_language(code: str):
     if code in LANGUAGES:
         session["lang"] = code
     target = request.args.get("next", "/")
-    return redirect(target if target.startswith("/") and not target.startswith("//") else "/")
+    return redirect(target if LOCAL_PATH.fullmatch(target) else "/")
 
 
 # -- pages ----------------------------------------------------------------------------------------
@@ -298,7 +305,7 @@ def connect():
 @bp.get("/integrity")
 def integrity():
     """The same check as `testimone verify` and GET /api/verify: every hash, the audit chain, timestamps."""
-    from .verify import verify
+    from .services.verify import verify
 
     return render_template("integrity.html", report=verify(get_store().data_dir))
 

@@ -3,7 +3,7 @@
 Layout (docs/storage.md):
     testimone.json   TinyDB snapshot of every table (rewritten only at start-up and after an erasure)
     journal.jsonl    every change since the snapshot, one fsynced line each
-    audit.log        append-only, hash-chained events (server/integrity.py)
+    audit.log        append-only, hash-chained events (server/domain/integrity.py)
     cases/<id>/      write-once evidence files and capture.json, the canonical record
 
 Reads are served from memory (TinyDB on MemoryStorage). A write appends one journal line, so its cost
@@ -29,7 +29,7 @@ from flask import current_app
 from tinydb import Query, TinyDB
 from tinydb.storages import MemoryStorage
 
-from .integrity import EMPTY_SHA256, audit_line, canonical_json, sha256_hex
+from .domain.integrity import EMPTY_SHA256, audit_line, canonical_json, sha256_hex
 
 CASES = "cases"
 SETTINGS = "settings"

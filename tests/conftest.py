@@ -68,7 +68,7 @@ def make_capture(kind="offence", **overrides) -> dict:
 @pytest.fixture
 def pinned_today(monkeypatch):
     """Tests with fixed dates pin "today" (Italian time) so that they keep their meaning."""
-    from server import schemas
+    from server.domain import schemas
     from server.api import captures, cases
 
     day = date(2026, 11, 23)

@@ -26,7 +26,7 @@ from conftest import LocalClient, TOKEN, b64, make_capture, start_server_process
 from server import create_app
 from server.api.captures import initial_state
 from server.store import Store
-from server.verify import verify
+from server.services.verify import verify
 
 ROOT = Path(__file__).resolve().parents[1]
 CONSENT_REPLY_TEXT = "Va bene per il sito, firmato Ottavio Inventato".encode()
@@ -283,7 +283,7 @@ FILL = textwrap.dedent("""
     from server import create_app
     from server.api.captures import initial_state
     from server.store import Store
-    from server.verify import verify
+    from server.services.verify import verify
     data_dir = sys.argv[1]
     app = create_app({"DATA_DIR": data_dir, "TOKEN": TOKEN, "TESTING": True})
     app.test_client_class = LocalClient

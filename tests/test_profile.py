@@ -1,7 +1,7 @@
 import pytest
 
-from server import profile
-from server.samples import PROFILE
+from server.domain import profile
+from server.render.samples import PROFILE
 
 
 def test_sample_profile_is_valid_and_complete():

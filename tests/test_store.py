@@ -8,10 +8,10 @@ import pytest
 
 from conftest import make_capture, post_json, tree_digest
 from server.api.captures import initial_state
-from server.integrity import EMPTY_SHA256, check_audit_chain, sha256_hex
-from server.schemas import capture_from_body
+from server.domain.integrity import EMPTY_SHA256, check_audit_chain, sha256_hex
+from server.domain.schemas import capture_from_body
+from server.services.verify import verify
 from server.store import Store, StoreDamaged, StoreLocked
-from server.verify import verify
 
 
 def create(store, kind="offence", **overrides):

@@ -1,7 +1,7 @@
 """The JSON API (/api): authentication, error answers, and the routes of each area's module.
 
 Every module of this package is imported here: it registers its routes on `bp` and describes them
-in its `OPENAPI_PATHS` (collected by server/openapi.py).
+in its `OPENAPI_PATHS` (collected by server/api/openapi.py).
 """
 import importlib
 import pkgutil

@@ -4,11 +4,11 @@ from datetime import date
 from flask import current_app, jsonify, request
 
 from .. import __version__
-from ..openapi import document, error_responses, json_response
+from .openapi import document, error_responses, json_response
 from ..errors import ApiError
-from ..cases import refresh_deadlines
-from ..legal import ADVICE, compute_deadlines
-from ..schemas import KINDS, PLATFORMS, capture_from_body, parse_json_body, today_in_italy
+from ..domain.cases import refresh_deadlines
+from ..domain.legal import ADVICE, compute_deadlines
+from ..domain.schemas import KINDS, PLATFORMS, capture_from_body, parse_json_body, today_in_italy
 from ..store import decode_cursor, get_store
 from . import bp, only_parameters
 

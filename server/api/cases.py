@@ -1,6 +1,6 @@
 """Case workflows: consent, placements, withdrawal, offence steps, signals, authors, the deadlines feed.
 
-The rules live in server/cases.py and server/legal.py; this module validates the request, runs the
+The rules live in server/domain/cases.py and server/domain/legal.py; this module validates the request, runs the
 rule inside store.update (one serialised, journaled write with its history event) and answers.
 """
 import secrets
@@ -8,12 +8,13 @@ import secrets
 from flask import Response, jsonify, request
 from jsonschema import Draft202012Validator
 
-from .. import cases, documents, legal
-from ..calendar import deadlines_feed
+from ..domain import cases, legal
+from ..render import pdf as documents
+from ..render.ics import deadlines_feed
 from ..errors import ApiError
-from ..integrity import sha256_hex
-from ..openapi import error_responses, json_response
-from ..schemas import (BASE64, DATE, OPTIONAL_URL, PURPOSES, check_date, check_url, decode_base64,
+from ..domain.integrity import sha256_hex
+from .openapi import error_responses, json_response
+from ..domain.schemas import (BASE64, DATE, OPTIONAL_URL, PURPOSES, check_date, check_url, decode_base64,
                        parse_json_body, text, today_in_italy, validate)
 from ..store import get_store, iso_utc, utc_now
 from . import bp, only_parameters, query_token_allowed

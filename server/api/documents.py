@@ -1,6 +1,6 @@
 """PDF downloads and the business profile they are signed with.
 
-The PDFs themselves are built by server/documents.py; this module only picks the inputs (record,
+The PDFs themselves are built by server/render/pdf.py; this module only picks the inputs (record,
 profile, screenshot, language, options), answers 409 when a document does not apply to the case,
 and records every download as an audit event (ids and hashes only, never content).
 """
@@ -9,11 +9,12 @@ import re
 
 from flask import Response, jsonify, request
 
-from .. import documents, profile
+from ..domain import profile
+from ..render import pdf as documents
 from ..errors import ApiError
-from ..openapi import error_responses, json_response
-from ..schemas import parse_json_body, today_in_italy
-from ..signing import sign_pdf
+from .openapi import error_responses, json_response
+from ..domain.schemas import parse_json_body, today_in_italy
+from ..trust.signing import sign_pdf
 from ..store import get_store
 from . import bp
 from .captures import CASE_ID, load_case

@@ -1,11 +1,13 @@
 """Evidence: the bundle of a case, verification of the whole data directory, the second-witness recheck."""
 from flask import Response, current_app, jsonify, request
 
-from .. import __version__, bundle, signing
-from ..openapi import error_responses, json_response
+from .. import __version__
+from ..render import bundle
+from ..trust import signing
+from .openapi import error_responses, json_response
 from ..store import get_store
-from ..verify import verify as verify_data_dir
-from ..witness import witness_case
+from ..services.verify import verify as verify_data_dir
+from ..trust.witness import witness_case
 from . import bp, only_parameters
 from .captures import CASE_ID, load_case
 

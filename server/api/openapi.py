@@ -2,8 +2,8 @@
 import importlib
 import pkgutil
 
-from . import __version__
-from .schemas import CAPTURE_SCHEMA, KINDS, PLATFORMS
+from .. import __version__
+from ..domain.schemas import CAPTURE_SCHEMA, KINDS, PLATFORMS
 
 NULLABLE_TEXT = {"type": ["string", "null"]}
 NULLABLE_URL = {"type": ["string", "null"]}
@@ -92,7 +92,7 @@ def json_response(description: str, schema: dict) -> dict:
 
 
 def document() -> dict:
-    from . import api
+    from .. import api
 
     paths = {}
     for module in pkgutil.iter_modules(api.__path__):

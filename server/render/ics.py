@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta, timezone
 
 from icalendar import Alarm, Calendar, Event
 
-from . import cases, legal
+from ..domain import cases, legal
 
 REMINDER_DAYS = (14, 7)  # LEGAL.md: remind at D-14 and D-7
 TITLE = {"it": "Testimone — scadenze", "en": "Testimone — deadlines"}

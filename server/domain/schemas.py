@@ -14,10 +14,14 @@ import pybase64
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
-from .errors import ApiError
+from ..errors import ApiError
 
 MAX_TEXT = 20_000
 LEGAL_TIME_ZONE = ZoneInfo("Europe/Rome")
+# Bounds for dates sent by pages and browsers, a day inside the years so that any offset stays in range.
+EARLIEST_DAY = date(1970, 1, 2)
+LATEST_DAY = date(2100, 12, 30)
+MAX_DEPTH = 32  # the deepest valid body nests 4 levels
 
 KINDS = ["testimonial", "offence"]
 PLATFORMS = ["facebook", "tripadvisor", "other"]
@@ -132,10 +136,28 @@ def parse_json_body(raw: bytes) -> dict:
         body = json.loads(raw, parse_constant=_reject_constant)
     except (ValueError, UnicodeDecodeError) as error:
         raise ApiError(400, "malformed_json", f"The body is not valid JSON: {error}", "body") from None
+    except RecursionError:
+        body = None  # nested deeper than the parser can go: refused just below
+    if body is None or _depth(body) > MAX_DEPTH:
+        raise ApiError(400, "too_deep", f"The body is nested more than {MAX_DEPTH} levels deep.", "body")
     if not isinstance(body, dict):
         raise ApiError(400, "malformed_json", "The body must be a JSON object.", "body")
     _check_encodable(body, "")
     return body
+
+
+def _depth(value) -> int:
+    """How deeply objects and arrays nest (iterative: a hostile body must not exhaust the stack)."""
+    deepest, pending = 0, [(value, 0)]
+    while pending:
+        item, level = pending.pop()
+        if isinstance(item, dict | list):
+            level += 1
+            deepest = max(deepest, level)
+            if level > MAX_DEPTH:
+                break
+            pending.extend((child, level) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
 
 
 def _check_encodable(value, path: str) -> None:
@@ -179,6 +201,8 @@ def validate(validator: Draft202012Validator, body: dict) -> None:
         message = f"'{field}' is not a known field."
     elif error.validator == "pattern" and "description" in error.schema:
         message = f"'{field}' must be {error.schema['description']}."
+    elif error.validator == "maxLength":
+        message = f"'{field}' is longer than {error.validator_value} characters."
     else:
         message = f"'{field}': {error.message}"
     raise ApiError(400, "invalid_field", message, field)
@@ -250,12 +274,16 @@ def check_date(value: str | None, field: str, not_future: bool = False) -> None:
 
 
 def check_datetime(value: str | None, field: str) -> None:
+    """An ISO 8601 date-time from 1970 to 2100: wide enough for any page date and any wrong browser
+    clock, narrow enough that every document can convert it to UTC and print it."""
     if value is None:
         return
     try:
-        datetime.fromisoformat(value.replace("Z", "+00:00"))
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise ApiError(400, "invalid_field", f"'{field}' must be an ISO 8601 date and time.", field) from None
+    if not EARLIEST_DAY <= moment.date() <= LATEST_DAY:
+        raise ApiError(400, "invalid_field", f"'{field}' must be between {EARLIEST_DAY} and {LATEST_DAY}.", field)
 
 
 def infer_platform(url: str) -> str:

@@ -7,16 +7,16 @@ Checks, each failure naming the file or the audit line:
 - capture.json of every case hashes to the record's `sha256`;
 - every evidence file exists and hashes to the SHA-256 in the record, and the files listed in
   capture.json (the canonical record as captured) agree with the record and with the disk;
-- audit.log: the hash chain (server.integrity.check_audit_chain), a torn last line, and every event in
+- audit.log: the hash chain (server.domain.integrity.check_audit_chain), a torn last line, and every event in
   a case's history is present in the log (a truncated log loses the latest ones);
-- each case's RFC 3161 timestamp, when there is one (server.timestamps.check_case_timestamp).
+- each case's RFC 3161 timestamp, when there is one (server.trust.timestamps.check_case_timestamp).
 Erased files (consent withdrawn) are expected to be missing when the case history says so.
 """
 import json
 from collections import Counter
 from pathlib import Path
 
-from .integrity import check_audit_chain, sha256_hex
+from ..domain.integrity import check_audit_chain, sha256_hex
 
 
 def load_records(data_dir: Path) -> dict:
@@ -87,7 +87,7 @@ def check_case(data_dir: Path, record: dict) -> list[str]:
                 problems.append(f"cases/{case_id}/{entry.get('name')}: capture.json lists SHA-256 "
                                 f"{entry.get('sha256')}, the record {recorded.get(entry.get('name'))}")
 
-    from .timestamps import check_case_timestamp
+    from ..trust.timestamps import check_case_timestamp
 
     problems.extend(check_case_timestamp(folder, record))
     return problems

@@ -11,6 +11,8 @@ Determinism: the PDF's dates come from the record, never from the clock, so the 
 the same bytes; that is also what makes the in-memory cache safe.
 """
 import base64
+import ctypes
+import ctypes.util
 import hashlib
 import io
 import json
@@ -32,12 +34,12 @@ from markupsafe import Markup, escape
 from PIL import Image
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
-from . import legal, profile as business_profile
-from .timestamps import clock_report
+from ..domain import legal, profile as business_profile
+from ..trust.clock import clock_report
 
 LOGGER = logging.getLogger("testimone.documents")
 
-TEMPLATE_DIR = (Path(__file__).resolve().parent.parent / "pdf_templates").resolve()
+TEMPLATE_DIR = (Path(__file__).resolve().parents[2] / "pdf_templates").resolve()
 BASE_URL = TEMPLATE_DIR.as_uri() + "/"
 DOCUMENTS = ("consent_request", "incident_report", "removal_demand", "takedown")
 LANGUAGES = ("it", "en")
@@ -134,9 +136,11 @@ def _parse_instant(value: str | None) -> datetime | None:
     if not value:
         return None
     try:
-        return datetime.fromisoformat(value)
-    except ValueError:
+        instant = datetime.fromisoformat(value)
+        instant.astimezone(timezone.utc)  # a stored 9999-12-31T23:59:59-01:00 cannot be shown: treat as unparsable
+    except (ValueError, OverflowError):
         return None
+    return instant
 
 
 def _format_date(day: date, lang: str) -> str:
@@ -217,7 +221,7 @@ def document_for(record: dict) -> str:
 
 
 def _deadlines(record: dict, issued_on: date) -> list[dict]:
-    """The record's deadlines (computed by server/legal.py when the case was updated), else computed now."""
+    """The record's deadlines (computed by server/domain/legal.py when the case was updated), else computed now."""
     if record.get("deadlines") is not None:
         return record["deadlines"]
     known = record.get("known_since") or (record.get("offence") or {}).get("known_since")
@@ -323,8 +327,40 @@ def record_hash(record: dict) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+# Pango asks fontconfig for the generic family "emoji", with colour preferred, for every emoji sequence,
+# and the system's rules put a colour font first (Noto Color Emoji, installed on most desktops). Colour
+# glyphs are bitmaps: slow to embed and they differ from machine to machine. This rule puts the bundled
+# monochrome font (style.css's "Testimone Emoji") first for those requests. Pango applies the rules of
+# fontconfig's *current* configuration, not of WeasyPrint's per-document one, hence ctypes and not
+# WeasyPrint's FontConfiguration. Text runs never name "emoji", so digits and letters are not affected.
+EMOJI_RULE = b"""<?xml version="1.0"?>
+<!DOCTYPE fontconfig SYSTEM "urn:fontconfig:fonts.dtd">
+<fontconfig>
+  <match target="pattern">
+    <test name="family"><string>emoji</string></test>
+    <edit name="family" mode="prepend_first" binding="strong"><string>Testimone Emoji</string></edit>
+    <edit name="color" mode="assign" binding="strong"><bool>false</bool></edit>
+  </match>
+</fontconfig>"""
+
+
+@lru_cache(maxsize=1)
+def prefer_bundled_emoji() -> bool:
+    """Add EMOJI_RULE to fontconfig's current configuration, once per process; False if it could not."""
+    library = ctypes.util.find_library("fontconfig")
+    try:
+        fontconfig = ctypes.CDLL(library or "libfontconfig.so.1")
+    except OSError:
+        LOGGER.warning("fontconfig not found: emoji may render from a system colour font")
+        return False
+    fontconfig.FcConfigGetCurrent.restype = ctypes.c_void_p
+    fontconfig.FcConfigParseAndLoadFromMemory.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int]
+    return bool(fontconfig.FcConfigParseAndLoadFromMemory(fontconfig.FcConfigGetCurrent(), EMOJI_RULE, 1))
+
+
 def write_pdf(html: str) -> bytes:
     """WeasyPrint with the template-only fetcher; the PDF identifier is derived from the content."""
+    prefer_bundled_emoji()
     document = weasyprint.HTML(string=html, base_url=BASE_URL, url_fetcher=TemplateOnlyFetcher())
     return document.write_pdf(pdf_identifier=hashlib.sha256(html.encode()).digest()[:16])
 

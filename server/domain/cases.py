@@ -8,7 +8,7 @@ step writes nothing.
 from datetime import date
 
 from . import legal
-from .errors import ApiError
+from ..errors import ApiError
 from .schemas import PURPOSES
 
 CHANNELS = PURPOSES + ["other"]

@@ -26,7 +26,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.serialization import pkcs7
 
-from .integrity import sha256_hex
+from ..domain.integrity import sha256_hex
 
 ASSETS = Path(__file__).parent / "bundle_assets"
 FORMAT = "testimone-bundle/1"
@@ -49,7 +49,7 @@ def case_audit_lines(data_dir: Path, case_id: str) -> list[bytes]:
 
 
 def _sign_manifest(data_dir: Path, manifest: bytes) -> tuple[bytes, bytes] | None:
-    from .signing import FOLDER
+    from ..trust.signing import FOLDER
 
     key_path, cert_path = data_dir / FOLDER / "key.pem", data_dir / FOLDER / "cert.pem"
     if not (key_path.exists() and cert_path.exists()):

@@ -10,7 +10,8 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
-from . import documents, legal
+from ..domain import legal
+from . import pdf as documents
 
 PROFILE = {
     "business_name": "Trattoria Al Gelso Invento",
@@ -116,7 +117,7 @@ def offence() -> dict:
 
 
 def withdrawn(complete: bool = True) -> dict:
-    """The testimonial after the author withdrew consent (personal fields erased, as server/cases.py does)."""
+    """The testimonial after the author withdrew consent (personal fields erased, as server/domain/cases.py does)."""
     record = testimonial()
     record.update(status="taken_down" if complete else "consent_withdrawn",
                   author={"name": None, "profile_url": None}, text=None, permalink=None, posted_at_text=None)
