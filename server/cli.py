@@ -97,10 +97,14 @@ def export(case_id, target):
 
     from .render import bundle
     from .services.verify import load_records
+    from .store import StoreDamaged
 
     settings = {**config.DEFAULTS, **config.from_environment()}
     folder = config.data_dir(settings)
-    record = load_records(folder).get(case_id)
+    try:
+        record = load_records(folder).get(case_id)
+    except StoreDamaged as error:
+        raise click.ClickException(str(error)) from None
     if record is None:
         raise click.ClickException(f"No case with id '{case_id}' in {folder}.")
     documents, note = bundle.fetch_document(_document_getter(settings, folder), record)
