@@ -16,6 +16,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from conftest import TOKEN, make_capture
 from server import create_app
 from server.trust.clock import clock_report
+from server.services.verify import verify
 from server.trust.timestamps import TimestampError, request_timestamp
 
 
@@ -378,3 +379,22 @@ def _answers(url) -> bool:
             return answer.status == 200
     except OSError:
         return False
+
+
+def test_background_work_queued_before_a_stop_is_done_after_the_restart(tmp_path, local_tsa):
+    """Issue 10.7: the queue lived in memory only; after restarts most captures never got their clock or
+    witness record."""
+    app = evidence_app(tmp_path, local_tsa.url, BACKGROUND=False)  # a server stopped before its worker ran
+    case_ids = [post_capture(app) for _ in range(3)]
+    store = app.extensions["testimone.store"]
+    assert all(store.get(case_id)["background"] == "queued" for case_id in case_ids)
+    close(app)
+    app = evidence_app(tmp_path, local_tsa.url)
+    store = app.extensions["testimone.store"]
+    assert wait_for(lambda: all("background" not in store.get(case_id) for case_id in case_ids))
+    for case_id in case_ids:
+        record = store.get(case_id)
+        assert "clock" in record and record["timestamp"]["status"] == "stamped"
+        assert [e["event"] for e in record["history"]][-1] == "background.done"
+    close(app)
+    assert verify(tmp_path / "data")["ok"]

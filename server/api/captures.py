@@ -43,8 +43,10 @@ def summary(record: dict) -> dict:
 
 
 def initial_state(fields: dict) -> dict:
-    """The fields of a new case that change over its life (also for a case the store rebuilds)."""
-    state = {"status": INITIAL_STATUS[fields["kind"]]}
+    """The fields of a new case that change over its life (also for a case the store rebuilds).
+    `background` stays "queued" until the background worker has done its work on the case (timestamp,
+    clock, witness): kept in the record, the queue survives a restart."""
+    state = {"status": INITIAL_STATUS[fields["kind"]], "background": "queued"}
     if fields["kind"] == "offence":
         state["known_since"] = fields["offence"]["known_since"]
         state["deadlines"] = compute_deadlines(fields["offence"]["category"], date.fromisoformat(state["known_since"]),

@@ -89,6 +89,12 @@ def record_clock(store, case_id: str, ntp_server: str | None) -> None:
                  ntp_offset_seconds=(report["ntp"] or {}).get("offset_seconds"))
 
 
+def queued_cases(store) -> list[str]:
+    """Cases whose background work was queued and never finished, oldest first."""
+    records, _ = store.list(limit=10**9)
+    return [r["id"] for r in reversed(records) if r.get("background") == "queued"]
+
+
 # -- background worker ------------------------------------------------------------------------------
 
 class EvidenceWorker:
@@ -125,6 +131,8 @@ class EvidenceWorker:
         retry = float(self.config.get("TSA_RETRY_SECONDS", 300))
         if self.config.get("TSA_URL"):
             self.pending.update(pending_cases(self.store))  # also cases the server never got round to
+        for case_id in queued_cases(self.store):  # the queue of the last run, cut by a stop or a crash
+            self.queue.put(case_id)
         next_retry = time.monotonic()
         while True:
             if time.monotonic() >= next_retry:  # also under a steady stream of captures
@@ -150,6 +158,9 @@ class EvidenceWorker:
         return not failed
 
     def handle(self, case_id: str):
+        record = self.store.get(case_id)
+        if record is None or record.get("background") != "queued" or "erasure" in record:
+            return  # already done (queued at start and again by its capture), or erased: nothing to witness
         if self.config.get("TSA_URL"):
             self._stamp(case_id)
         record_clock(self.store, case_id, self.config.get("NTP_SERVER"))
@@ -157,6 +168,7 @@ class EvidenceWorker:
             from ..trust.witness import witness_case
 
             witness_case(self.store, case_id, self.config, reason="capture")
+        self.store.update(case_id, lambda rec: rec.pop("background", None), "background.done")
 
     def retry_pending(self):
         for case_id in sorted(self.pending):
