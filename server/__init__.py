@@ -20,7 +20,7 @@ def create_app(test_config=None) -> Flask:
     else:
         app.config.from_mapping(test_config)
 
-    from .api.captures import initial_state
+    from .services.cases import initial_state
 
     store = Store(config.data_dir(app.config), initial_state=initial_state)
     app.extensions["testimone.store"] = store

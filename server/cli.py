@@ -1,24 +1,37 @@
 """The `testimone` command."""
+import json
 import sys
 
 import click
 
 from . import __version__, config
+from .domain.errors import DomainError
+from .store import StoreDamaged
 
 
 def _app():
     from . import create_app
-    from .store import StoreDamaged, StoreLocked
+    from .store import StoreLocked
 
     try:
         return create_app()
     except StoreLocked as error:
         raise click.ClickException(f"{error}. Stop it first, or set TESTIMONE_DATA_DIR.") from None
-    except StoreDamaged as error:
-        raise click.ClickException(str(error)) from None
 
 
-@click.group()
+class Commands(click.Group):
+    """What the rules refuse (no such case...) ends a command with its message and exit code 1."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except DomainError as error:
+            raise click.ClickException(error.message) from None
+        except StoreDamaged as error:  # what is wrong, where, and what to do: no traceback
+            raise click.ClickException(str(error)) from None
+
+
+@click.group(cls=Commands)
 @click.version_option(__version__, prog_name="testimone")
 def main():
     """Testimone: testimonials with consent, offences with evidence. Runs on this computer only."""
@@ -76,8 +89,6 @@ def _check_pdf_engine() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def verify(case_id, as_json):
     """Recompute every hash, walk the audit chain, check timestamps (works while the server runs)."""
-    import json
-
     from .services.verify import format_report, verify as verify_data_dir
 
     folder = config.data_dir({**config.DEFAULTS, **config.from_environment()})
@@ -92,23 +103,27 @@ def verify(case_id, as_json):
 @click.argument("case_id")
 @click.argument("target", type=click.Path())
 def export(case_id, target):
-    """Write a case's evidence bundle to TARGET: a folder, or a file ending in .zip."""
+    """Write a case's evidence bundle to TARGET: a folder, or a file ending in .zip (works while the server runs)."""
     from pathlib import Path
 
     from .render import bundle
-    from .services.verify import load_records
-    from .store import StoreDamaged
+    from .services import evidence
+    from .services.cases import initial_state
+    from .store import Store, StoreLocked, StoreView
 
     settings = {**config.DEFAULTS, **config.from_environment()}
     folder = config.data_dir(settings)
-    try:
-        record = load_records(folder).get(case_id)
-    except StoreDamaged as error:
-        raise click.ClickException(str(error)) from None
-    if record is None:
+    if StoreView(folder).get(case_id) is None:
         raise click.ClickException(f"No case with id '{case_id}' in {folder}.")
-    documents, note = bundle.fetch_document(_document_getter(settings, folder), record)
-    files = bundle.build(folder, record, documents, note, generator=f"Testimone {__version__}")
+    try:
+        store, owned = Store(folder, initial_state=initial_state), True
+    except StoreLocked:  # the server holds the directory: read it as it is now, and leave its audit log alone
+        store, owned = StoreView(folder), False
+    try:
+        files = evidence.bundle(store, case_id, tsa_url=settings.get("TSA_URL", ""), audit=owned)
+    finally:
+        if owned:
+            store.close()
     try:
         if target.endswith(".zip"):
             Path(target).write_bytes(bundle.to_zip(files, case_id))
@@ -116,37 +131,8 @@ def export(case_id, target):
             bundle.to_folder(files, target)
     except OSError as error:  # not empty, no such folder, no permission
         raise click.ClickException(str(error)) from None
-    click.echo(f"{target}: {len(files)} files" + (f" ({note})" if note else ""))
-
-
-def _document_getter(settings, folder):
-    """Ask the running server for the PDF; with no server running, render it in-process."""
-    import urllib.error
-    import urllib.request
-
-    from .security import pairing_token
-    from .store import StoreLocked
-
-    def get(path):
-        try:
-            from . import create_app
-            from .render import bundle
-
-            app = create_app({**settings, "TSA_URL": settings.get("TSA_URL", ""), "WITNESS": False,
-                              "BACKGROUND": False})
-        except StoreLocked:
-            request = urllib.request.Request(f"http://127.0.0.1:{settings['PORT']}{path}", headers={
-                "Authorization": f"Bearer {pairing_token(settings, folder)}"})
-            try:
-                with urllib.request.urlopen(request, timeout=120) as answer:
-                    return answer.status, answer.read(), answer.headers.get_content_type()
-            except urllib.error.HTTPError as error:
-                return error.code, error.read(), error.headers.get_content_type()
-        try:
-            return bundle.app_getter(app)(path)
-        finally:
-            app.extensions["testimone.store"].close()
-    return get
+    note = json.loads(files["manifest.json"])["documents"]
+    click.echo(f"{target}: {len(files)} files" + (f" ({note})" if isinstance(note, str) else ""))
 
 
 @main.command()
@@ -192,7 +178,7 @@ def render_samples(directory):
     """Render every document, in Italian and English, from built-in sample cases (invented people)."""
     from pathlib import Path
 
-    from .render.samples import render_samples as render
+    from .services.documents import render_samples as render
 
     for path in render(Path(directory)):
         click.echo(path)

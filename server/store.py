@@ -14,6 +14,7 @@ import base64
 import copy
 import errno
 import fcntl
+import hashlib
 import json
 import logging
 import mimetypes
@@ -507,10 +508,22 @@ class Store:
                 raise
             return copy.deepcopy(record)
 
-    def list(self, kind=None, status=None, platform=None, q=None, limit=50, cursor=None):
-        """Cases newest first, filtered; returns (records, next_cursor or None)."""
+    def list(self, kind=None, status=None, platform=None, q=None, limit=50, cursor=None, permalink=None,
+             text_sha256=None):
+        """Cases newest first, filtered; returns (records, next_cursor or None).
+
+        `permalink` and `text_sha256` find earlier captures of the same comment (either matches); an
+        erased case has neither its permalink nor its text any more, so it never matches."""
         case = Query()
         conditions = []
+        same = []
+        if permalink:
+            same.append(case.permalink == permalink)
+        if text_sha256:
+            same.append(case.text.test(lambda value: isinstance(value, str)
+                                       and hashlib.sha256(value.encode("utf-8")).hexdigest() == text_sha256))
+        if same:
+            conditions.append(same[0] | same[1] if len(same) == 2 else same[0])
         if kind:
             conditions.append(case.kind == kind)
         if status:
@@ -547,13 +560,7 @@ class Store:
     # -- evidence files -------------------------------------------------------------------------
 
     def evidence_path(self, case_id: str, name: str) -> Path:
-        record = self.get(case_id)
-        if record is None:
-            raise UnknownCase(case_id)
-        known = {e["name"] for e in record["evidence"]} | {"capture.json"}
-        if name not in known:
-            raise FileNotFoundError(f"{case_id}/{name}")
-        return self.cases_dir / case_id / name
+        return _evidence_path(self.cases_dir, self.get(case_id), case_id, name)
 
     def read_evidence(self, case_id: str, name: str) -> bytes:
         return self.evidence_path(case_id, name).read_bytes()
@@ -636,6 +643,41 @@ def decode_cursor(cursor: str) -> int:
         return int(number)
     except (ValueError, UnicodeDecodeError) as error:
         raise ValueError("invalid cursor") from error
+
+
+def _evidence_path(cases_dir: Path, record: dict | None, case_id: str, name: str) -> Path:
+    """Only a file the record lists (or capture.json): a name from a request never reaches the disk."""
+    if record is None:
+        raise UnknownCase(case_id)
+    known = {e["name"] for e in record["evidence"]} | {"capture.json"}
+    if name not in known:
+        raise FileNotFoundError(f"{case_id}/{name}")
+    return cases_dir / case_id / name
+
+
+class StoreView:
+    """A read-only view of a data directory, as it was when the view was made. It takes no lock, so it
+    works beside the running server that holds the directory (`testimone export`, `testimone verify`)."""
+
+    def __init__(self, data_dir):
+        self.data_dir = Path(data_dir)
+        self.cases_dir = self.data_dir / CASES
+        tables, _, _ = read_tables(self.data_dir)  # StoreDamaged names the file when it cannot
+        self._cases = {doc["id"]: doc for doc in tables.get(CASES, {}).values()}
+        self._settings = {doc["key"]: doc["value"] for doc in tables.get(SETTINGS, {}).values()}
+
+    def get(self, case_id: str) -> dict | None:
+        return copy.deepcopy(self._cases.get(case_id))
+
+    def records(self) -> dict:
+        """{case id: record} of every case."""
+        return copy.deepcopy(self._cases)
+
+    def get_setting(self, key: str, default=None):
+        return copy.deepcopy(self._settings.get(key, default))
+
+    def read_evidence(self, case_id: str, name: str) -> bytes:
+        return _evidence_path(self.cases_dir, self.get(case_id), case_id, name).read_bytes()
 
 
 def get_store() -> Store:

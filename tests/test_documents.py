@@ -17,7 +17,8 @@ import pytest
 from pypdf import PdfReader
 
 from server.domain import profile
-from server.render import pdf as documents, samples
+from server.render import document_types, pdf as documents, samples
+from server.services import documents as document_service
 
 ISSUED = date(2026, 11, 24)
 
@@ -104,12 +105,12 @@ def sample_pdfs(tmp_path_factory):
     out = tmp_path_factory.mktemp("samples")
     documents.clear_cache()
     with log_guard():
-        paths = samples.render_samples(out)
+        paths = document_service.render_samples(out)
     return {path.name.removesuffix(".pdf"): path.read_bytes() for path in paths}
 
 
 def test_render_samples_writes_every_document_in_both_languages(sample_pdfs):
-    assert sorted(sample_pdfs) == sorted(f"{label}.{lang}" for _, _, label in samples.cases()
+    assert sorted(sample_pdfs) == sorted(f"{label}.{lang}" for _, _, label in document_service.sample_cases()
                                          for lang in ("it", "en"))
     for name, pdf in sample_pdfs.items():
         assert pdf.startswith(b"%PDF-"), name
@@ -556,7 +557,8 @@ def test_rendering_is_deterministic_and_dated_from_the_record():
 # -- string catalogues ------------------------------------------------------------------------------
 
 def test_every_string_has_both_languages_with_the_same_placeholders():
-    for document in documents.DOCUMENTS:
+    for kind in document_types.TYPES.values():
+        document = kind.catalogue
         for key, value in documents.catalogue(document).items():
             if key == "version":
                 continue
@@ -567,8 +569,9 @@ def test_every_string_has_both_languages_with_the_same_placeholders():
 
 def test_every_literal_key_used_by_a_template_exists():
     common = set(documents.catalogue("common"))
-    for document in documents.DOCUMENTS:
-        source = (documents.TEMPLATE_DIR / f"{document}.html").read_text()
+    for kind in document_types.TYPES.values():
+        document = kind.catalogue
+        source = (documents.TEMPLATE_DIR / kind.template).read_text()
         keys = set(re.findall(r"t\('([\w.]*\w)'", source))
         assert keys <= set(documents.catalogue(document)), (document, keys - set(documents.catalogue(document)))
     shared = (documents.TEMPLATE_DIR / "_macros.html").read_text() + (documents.TEMPLATE_DIR / "base.html").read_text()
@@ -707,7 +710,7 @@ def test_log_guard_fails_a_test_on_a_weasyprint_warning(provokes_refusals):
 
 
 def test_incident_report_shows_server_and_browser_clocks():
-    record = next(r for name, r, _ in samples.cases() if name == "incident_report")
+    record = samples.offence()
     record = {**record, "captured_at": "2026-11-23T14:12:44.000Z",
               "context": {**record["context"], "captured_at_client": "2026-11-23T14:12:41.500Z"},
               "clock": None}

@@ -24,7 +24,7 @@ import pytest
 
 from conftest import LocalClient, TOKEN, b64, make_capture, start_server_process, tree_digest
 from server import create_app
-from server.api.captures import initial_state
+from server.services.cases import initial_state
 from server.store import Store
 from server.services.verify import verify
 
@@ -281,7 +281,7 @@ FILL = textwrap.dedent("""
     sys.path[:0] = [sys.argv[2], sys.argv[2] + "/tests"]
     from conftest import MHTML, LocalClient, TOKEN, b64, make_capture
     from server import create_app
-    from server.api.captures import initial_state
+    from server.services.cases import initial_state
     from server.store import Store
     from server.services.verify import verify
     data_dir = sys.argv[1]

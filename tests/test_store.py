@@ -7,7 +7,7 @@ import threading
 import pytest
 
 from conftest import make_capture, post_json, tree_digest
-from server.api.captures import initial_state
+from server.services.cases import initial_state
 from server.domain.integrity import EMPTY_SHA256, check_audit_chain, sha256_hex
 from server.domain.schemas import capture_from_body
 from server.services.verify import verify

@@ -9,6 +9,7 @@ import pkgutil
 from flask import Blueprint, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from ..domain.errors import DomainError, Invalid, NotAllowed, NotFound
 from ..errors import ApiError
 from ..security import check_token
 from ..store import StoreFull
@@ -29,7 +30,7 @@ def only_parameters(*allowed: str) -> None:
     """Refuse a query parameter the route does not know (a typo would otherwise be silently ignored)."""
     unknown = sorted(set(request.args) - set(allowed))
     if unknown:
-        raise ApiError(400, "invalid_field", f"Unknown parameter '{unknown[0]}'.", unknown[0])
+        raise Invalid(unknown[0], f"Unknown parameter '{unknown[0]}'.")
 
 
 @bp.before_request
@@ -42,9 +43,18 @@ def authenticate():
     check_token(token)
 
 
+STATUS = {Invalid: 400, NotFound: 404, NotAllowed: 409}
+
+
 @bp.app_errorhandler(ApiError)
 def api_error(error: ApiError):
     return jsonify(error.to_dict()), error.status
+
+
+@bp.errorhandler(DomainError)
+def domain_error(error: DomainError):
+    """What the rules refused, as the JSON error every API answer takes."""
+    return api_error(ApiError(STATUS[type(error)], error.code, error.message, error.field))
 
 
 @bp.app_errorhandler(HTTPException)

@@ -1,18 +1,17 @@
 """Captures: health, create, list, read one, and the OpenAPI document."""
-from datetime import date
+import re
 
 from flask import current_app, jsonify, request
 
 from .. import __version__
-from .openapi import document, error_responses, json_response
-from ..errors import ApiError
-from ..domain.cases import refresh_deadlines
-from ..domain.legal import ADVICE, compute_deadlines
-from ..domain.schemas import KINDS, PLATFORMS, capture_from_body, parse_json_body, today_in_italy
+from ..domain.errors import Invalid
+from ..domain.legal import ADVICE
+from ..domain.schemas import KINDS, PLATFORMS, check_url, parse_json_body
+from ..services import cases
 from ..store import decode_cursor, get_store
 from . import bp, only_parameters
+from .openapi import document, error_responses, json_response
 
-INITIAL_STATUS = {"testimonial": "consent_requested", "offence": "documented"}
 MAX_LIMIT = 200
 SUMMARY_TEXT = 280
 
@@ -22,15 +21,8 @@ def links(case_id: str) -> dict:
             "dashboard": f"/cases/{case_id}"}
 
 
-def load_case(case_id: str) -> dict:
-    record = get_store().get(case_id)
-    if record is None:
-        raise ApiError(404, "not_found", f"No case with id '{case_id}'.", "id")
-    return record
-
-
 def summary(record: dict) -> dict:
-    refresh_deadlines(record, today_in_italy())  # an open deadline turns missed with time alone
+    """A case in a list: its text cut short, its deadlines as refreshed by the service."""
     text = record.get("text") or ""
     return {
         "id": record["id"], "kind": record["kind"], "status": record["status"],
@@ -42,18 +34,6 @@ def summary(record: dict) -> dict:
     }
 
 
-def initial_state(fields: dict) -> dict:
-    """The fields of a new case that change over its life (also for a case the store rebuilds).
-    `background` stays "queued" until the background worker has done its work on the case (timestamp,
-    clock, witness): kept in the record, the queue survives a restart."""
-    state = {"status": INITIAL_STATUS[fields["kind"]], "background": "queued"}
-    if fields["kind"] == "offence":
-        state["known_since"] = fields["offence"]["known_since"]
-        state["deadlines"] = compute_deadlines(fields["offence"]["category"], date.fromisoformat(state["known_since"]),
-                                               [], today_in_italy())
-    return state
-
-
 @bp.get("/health")
 def health():
     return jsonify({"status": "ok", "version": __version__})
@@ -62,10 +42,7 @@ def health():
 @bp.post("/captures")
 def create_capture():
     body = parse_json_body(request.get_data(cache=False))
-    fields, files = capture_from_body(body)
-    record = get_store().create_capture(fields, files, **initial_state(fields))
-    for hook in current_app.extensions.get("testimone.on_capture", []):
-        record = hook(record) or record
+    record = cases.capture(get_store(), body, current_app.extensions.get("testimone.on_capture", []))
     answer = {"id": record["id"], "kind": record["kind"], "sha256": record["sha256"],
               "captured_at": record["captured_at"], "status": record["status"], "links": links(record["id"])}
     if record["kind"] == "offence":  # a negative but legitimate review is not an offence: say so every time
@@ -76,11 +53,11 @@ def create_capture():
 def _choice(name: str, allowed: list[str]) -> str | None:
     value = request.args.get(name)
     if value is not None and value not in allowed:
-        raise ApiError(400, "invalid_field", f"'{name}' must be one of {', '.join(allowed)}.", name)
+        raise Invalid(name, f"'{name}' must be one of {', '.join(allowed)}.")
     return value
 
 
-LIST_PARAMETERS = {"kind", "status", "platform", "q", "limit", "cursor"}
+LIST_PARAMETERS = {"kind", "status", "platform", "q", "limit", "cursor", "permalink", "text_sha256"}
 
 
 @bp.get("/captures")
@@ -88,29 +65,33 @@ def list_captures():
     only_parameters(*LIST_PARAMETERS)
     limit_text = request.args.get("limit", "50")
     if not limit_text.isdigit() or not 1 <= int(limit_text) <= MAX_LIMIT:
-        raise ApiError(400, "invalid_field", f"'limit' must be a whole number from 1 to {MAX_LIMIT}.", "limit")
+        raise Invalid("limit", f"'limit' must be a whole number from 1 to {MAX_LIMIT}.")
     cursor = request.args.get("cursor")
     if cursor is not None:
         try:
             decode_cursor(cursor)
         except ValueError:
-            raise ApiError(400, "invalid_field", "'cursor' is not a cursor this server handed out.",
-                           "cursor") from None
+            raise Invalid("cursor", "'cursor' is not a cursor this server handed out.") from None
     q = request.args.get("q")
     if q is not None and len(q) > 200:
-        raise ApiError(400, "invalid_field", "'q' is longer than 200 characters.", "q")
+        raise Invalid("q", "'q' is longer than 200 characters.")
     status = request.args.get("status")
     if status is not None and (len(status) > 40 or not status.replace("_", "").isalpha()):
-        raise ApiError(400, "invalid_field", "'status' is not a status name.", "status")
-    records, next_cursor = get_store().list(
-        kind=_choice("kind", KINDS), status=status, platform=_choice("platform", PLATFORMS),
-        q=q or None, limit=int(limit_text), cursor=cursor)
+        raise Invalid("status", "'status' is not a status name.")
+    permalink = request.args.get("permalink")
+    check_url(permalink, "permalink")
+    text_sha256 = request.args.get("text_sha256")
+    if text_sha256 is not None and not re.fullmatch(r"[0-9a-f]{64}", text_sha256):
+        raise Invalid("text_sha256", "'text_sha256' must be 64 lowercase hexadecimal digits.")
+    records, next_cursor = cases.list_cases(
+        get_store(), kind=_choice("kind", KINDS), status=status, platform=_choice("platform", PLATFORMS),
+        q=q or None, limit=int(limit_text), cursor=cursor, permalink=permalink, text_sha256=text_sha256)
     return jsonify({"items": [summary(record) for record in records], "next_cursor": next_cursor})
 
 
 @bp.get("/captures/<case_id>")
 def get_capture(case_id: str):
-    record = refresh_deadlines(load_case(case_id), today_in_italy())
+    record = cases.get(get_store(), case_id)
     record["links"] = links(case_id)
     return jsonify(record)
 
@@ -152,6 +133,11 @@ OPENAPI_PATHS = {
                 _query("q", {"type": "string", "maxLength": 200}, "Text in the author's name or the comment"),
                 _query("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT}, "Page size (default 50)"),
                 _query("cursor", {"type": "string"}, "`next_cursor` of the previous page"),
+                _query("permalink", {"type": "string", "format": "uri", "maxLength": 4096},
+                       "Earlier captures of the comment at this address (\"already captured on …\")"),
+                _query("text_sha256", {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+                       "Earlier captures whose text has this SHA-256 (UTF-8), when the comment has no address;"
+                       " with `permalink`, either matches. Erased cases never match"),
             ],
             "responses": {"200": json_response("A page of cases", _ref("CaseList")),
                           **error_responses(400, 401, 403)}}},

@@ -1,4 +1,5 @@
-"""The OpenAPI 3.1 document: shared components here, each API module's paths in its OPENAPI_PATHS."""
+"""The OpenAPI 3.1 document: shared components here, each API module's paths in its OPENAPI_PATHS
+(or, when they depend on a registry, its openapi_paths())."""
 import importlib
 import pkgutil
 
@@ -97,7 +98,8 @@ def document() -> dict:
     paths = {}
     for module in pkgutil.iter_modules(api.__path__):
         area = importlib.import_module(f"{api.__name__}.{module.name}")
-        for path, operations in getattr(area, "OPENAPI_PATHS", {}).items():
+        area_paths = area.openapi_paths() if hasattr(area, "openapi_paths") else getattr(area, "OPENAPI_PATHS", {})
+        for path, operations in area_paths.items():
             paths.setdefault(path, {}).update(operations)
     return {
         "openapi": "3.1.0",

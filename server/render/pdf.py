@@ -35,18 +35,14 @@ from PIL import Image
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from ..domain import legal, profile as business_profile
-from ..trust.clock import clock_report
+from . import document_types
 
 LOGGER = logging.getLogger("testimone.documents")
 
 TEMPLATE_DIR = (Path(__file__).resolve().parents[2] / "pdf_templates").resolve()
 BASE_URL = TEMPLATE_DIR.as_uri() + "/"
-DOCUMENTS = ("consent_request", "incident_report", "removal_demand", "takedown")
 LANGUAGES = ("it", "en")
-FILE_KINDS = {"consent_request": "consent-request", "incident_report": "incident-report",
-              "removal_demand": "removal-demand", "takedown": "takedown"}
 LOCAL_ZONE = "Europe/Rome"
-DEFAULT_DEADLINE_DAYS = legal.REMOVAL_DEMAND_DAYS
 CACHE_SIZE = 64
 # Bump when this module changes what it puts in the templates; the template files are hashed anyway.
 RENDERER_VERSION = "1"
@@ -200,40 +196,7 @@ def _screenshot(data: bytes | None, rect: dict | None) -> dict | None:
     return shot
 
 
-# -- what each document shows -------------------------------------------------------------------
-
-def _withdrawal(record: dict) -> dict | None:
-    return (record.get("consent") or {}).get("withdrawal")
-
-
-def applies(document: str, record: dict) -> bool:
-    """Whether a document exists for this case: the routes answer 409 otherwise."""
-    if document == "consent_request":
-        return record["kind"] == "testimonial"
-    if document == "takedown":
-        return record["kind"] == "testimonial" and _withdrawal(record) is not None
-    return record["kind"] == "offence"
-
-
-def document_for(record: dict) -> str:
-    """The main document of a case: consent request for a testimonial, incident report for an offence."""
-    return "consent_request" if record["kind"] == "testimonial" else "incident_report"
-
-
-def _deadlines(record: dict, issued_on: date) -> list[dict]:
-    """The record's deadlines (computed by server/domain/legal.py when the case was updated), else computed now."""
-    if record.get("deadlines") is not None:
-        return record["deadlines"]
-    known = record.get("known_since") or (record.get("offence") or {}).get("known_since")
-    category = (record.get("offence") or {}).get("category", "other")
-    if not known:
-        return []
-    try:
-        known_day = date.fromisoformat(known)
-    except ValueError:
-        return []
-    return legal.compute_deadlines(category, known_day, record.get("actions", []), issued_on)
-
+# -- what every document shows ------------------------------------------------------------------
 
 def _business(profile: dict, lang: str) -> dict:
     """Profile values, with a visible placeholder for each required field that is empty."""
@@ -270,15 +233,17 @@ def document_date(record: dict, issued_on: date | None) -> date:
 
 
 def render_html(document: str, record: dict, profile: dict | None, lang: str, screenshot: bytes | None = None,
-                *, deadline_days: int = DEFAULT_DEADLINE_DAYS, issued_on: date | None = None) -> str:
-    """The final HTML handed to WeasyPrint (exposed for the benchmark and the tests)."""
-    if document not in DOCUMENTS:
+                *, issued_on: date | None = None, **options) -> str:
+    """The final HTML handed to WeasyPrint (exposed for the benchmark and the tests). `options` are the
+    document's own (server/render/document_types.py), e.g. deadline_days for the removal demand."""
+    kind = document_types.get(document)
+    if kind is None:
         raise DocumentError(f"Unknown document '{document}'.")
     if lang not in LANGUAGES:
         raise DocumentError(f"Unknown language '{lang}'.")
-    if not applies(document, record):
+    if not kind.applies(record):
         raise DocumentError(f"A {document.replace('_', ' ')} does not apply to case {record['id']}.")
-    strings = catalogue(document)
+    strings = catalogue(kind.catalogue)
 
     def t(key: str, **values) -> Markup:
         # Markup.format escapes every value except placeholders, which are already Markup.
@@ -297,19 +262,8 @@ def render_html(document: str, record: dict, profile: dict | None, lang: str, sc
         "stamp": lambda value: _timestamps(value, view["zone"], lang),
         "platform": t(f"platform.{record.get('platform') or 'other'}"),
     }
-    if document == "incident_report":
-        context["deadlines"] = _deadlines(record, day)
-        clock = record.get("clock") or clock_report(record)
-        utc = {name: (_timestamps(clock.get(name), view["zone"], lang) or {}).get("utc") for name in ("server", "client")}
-        context["clock"] = {**clock, "server_text": utc["server"], "client_text": utc["client"]}
-    if document == "removal_demand":
-        context["deadline_days"] = deadline_days
-    if document == "takedown":
-        placements = record.get("placements") or []
-        pending = [p for p in placements if not p.get("removed_at")]
-        context.update(withdrawal=_withdrawal(record), placements=placements, pending=pending,
-                       last_removed=max((p["removed_at"] for p in placements if p.get("removed_at")), default=None))
-    return ENV.get_template(f"{document}.html").render(context)
+    context.update(kind.context(record, day, context, options))
+    return ENV.get_template(kind.template).render(context)
 
 
 # -- PDF and cache ------------------------------------------------------------------------------
@@ -366,10 +320,10 @@ def write_pdf(html: str) -> bytes:
 
 
 def render(document: str, record: dict, profile: dict | None, lang: str, screenshot: bytes | None = None,
-           *, deadline_days: int = DEFAULT_DEADLINE_DAYS, issued_on: date | None = None) -> bytes:
+           *, issued_on: date | None = None, **options) -> bytes:
     """The PDF bytes, from the cache when nothing that the document shows has changed."""
     key = (template_version(), document, record_hash(record), business_profile.profile_hash(profile), lang,
-           hashlib.sha256(screenshot or b"").hexdigest(), deadline_days, issued_on)
+           hashlib.sha256(screenshot or b"").hexdigest(), tuple(sorted(options.items())), issued_on)
     cached = _cached(key)
     if cached is not None:
         return cached
@@ -379,8 +333,7 @@ def render(document: str, record: dict, profile: dict | None, lang: str, screens
         cached = _cached(key)
         if cached is not None:
             return cached
-        html = render_html(document, record, profile, lang, screenshot, deadline_days=deadline_days,
-                           issued_on=issued_on)
+        html = render_html(document, record, profile, lang, screenshot, issued_on=issued_on, **options)
         pdf = write_pdf(html)
         with _cache_lock:
             _cache[key] = (record["id"], pdf)
@@ -410,4 +363,4 @@ def clear_cache() -> None:
 
 
 def filename(document: str, record: dict, day: date) -> str:
-    return f"testimone-{FILE_KINDS[document]}-{record['id'][-6:]}-{day.isoformat()}.pdf"
+    return f"testimone-{document_types.get(document).file_stem}-{record['id'][-6:]}-{day.isoformat()}.pdf"

@@ -1,6 +1,6 @@
 """Verification of a data directory: recompute every stored hash and walk the audit chain.
 
-It reads the files directly and never opens a Store, so it works while the server runs (the store
+It reads through a StoreView and never opens a Store, so it works while the server runs (the store
 holds an exclusive lock on the directory) and cannot change anything.
 
 Checks, each failure naming the file or the audit line:
@@ -18,14 +18,7 @@ from collections import Counter
 from pathlib import Path
 
 from ..domain.integrity import check_audit_chain, sha256_hex
-from ..store import StoreDamaged, read_tables
-
-
-def load_records(data_dir: Path) -> dict:
-    """The case records as the store sees them: the snapshot plus the journal replayed on top.
-    Raises StoreDamaged (naming the file and the line) when they cannot be read."""
-    tables, _, _ = read_tables(data_dir)
-    return {doc["id"]: doc for doc in tables["cases"].values()}
+from ..store import StoreDamaged, StoreView
 
 
 def audit_events(lines: list[bytes]) -> dict:
@@ -160,7 +153,7 @@ def verify(data_dir, case_id: str | None = None) -> dict:
     """The full report: {"ok", "checked": {...}, "problems": [...], "cases": {id: [problems]}}."""
     data_dir = Path(data_dir)
     try:
-        records = load_records(data_dir)
+        records = StoreView(data_dir).records()
     except StoreDamaged as error:
         return {"ok": False, "checked": {"cases": 0, "files": 0, "audit_lines": 0}, "problems": [str(error)],
                 "cases": {}}
