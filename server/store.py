@@ -34,6 +34,7 @@ from .domain.integrity import EMPTY_SHA256, audit_line, canonical_json, sha256_h
 
 CASES = "cases"
 SETTINGS = "settings"
+ANCHORS = "anchors.jsonl"
 SAFE_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 CASE_ID = re.compile(r"^\d{8}-\d{6}-[0-9a-f]{6}$")
 NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
@@ -251,7 +252,8 @@ class Store:
             _cut(self._audit, sum(len(line) + 1 for line in lines))
         self._audit_lines = lines  # read by start-up recovery only, then dropped
         self._audit_seq = len(lines)
-        self._audit_prev = sha256_hex(lines[-1]) if lines else EMPTY_SHA256
+        self._audit_head = lines[-1] if lines else b""
+        self._audit_prev = sha256_hex(self._audit_head) if lines else EMPTY_SHA256
 
     # -- start-up recovery: an interrupted write is completed or undone; evidence is never deleted ----
 
@@ -405,7 +407,18 @@ class Store:
         line = audit_line(self._audit_prev, self._audit_seq + 1, at, event, case_id, details)
         _append(self._audit, line + b"\n")
         self._audit_seq += 1
+        self._audit_head = line
         self._audit_prev = sha256_hex(line)
+
+    def audit_head(self) -> tuple[int, bytes]:
+        """The number and bytes of the newest audit line (0, b"" for an empty log): what an anchor stamps."""
+        with self._lock:
+            return self._audit_seq, self._audit_head
+
+    def add_anchor(self, entry: dict) -> None:
+        """Keep one anchor of the audit chain (server/trust/anchors.py) in anchors.jsonl, on disk."""
+        with self._lock, open(self.data_dir / ANCHORS, "ab", buffering=0) as anchors:
+            _append(anchors, canonical_json(entry) + b"\n")
 
     def audit(self, event: str, case_id: str | None = None, **details) -> str:
         """Append one event to audit.log (never personal content: ids, hashes, dates). Returns its time."""

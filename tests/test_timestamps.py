@@ -398,3 +398,48 @@ def test_background_work_queued_before_a_stop_is_done_after_the_restart(tmp_path
         assert [e["event"] for e in record["history"]][-1] == "background.done"
     close(app)
     assert verify(tmp_path / "data")["ok"]
+
+
+def test_audit_chain_anchors_catch_a_dropped_tail_and_name_unanchored_lines(tmp_path, local_tsa):
+    """Issue 10.6: dropping the newest audit lines, or appending forged ones, went unnoticed."""
+    from server.trust.anchors import anchor_now, read_anchors
+
+    app = evidence_app(tmp_path, local_tsa.url, ANCHOR_SECONDS=3600)
+    case_id = post_capture(app)
+    worker = app.extensions["testimone.evidence_worker"]
+    assert worker.idle()
+    store = app.extensions["testimone.store"]
+    anchored = anchor_now(store, local_tsa.url)
+    assert anchored["seq"] == store.audit_head()[0] and anchor_now(store, local_tsa.url) is None
+    report = verify(store.data_dir)
+    assert report["ok"] and report["notes"] == [], report
+
+    store.audit("document.downloaded", case_id, document="incident_report")  # after the anchor
+    report = verify(store.data_dir)
+    assert report["ok"] and report["notes"][0].startswith(f"audit.log line {anchored['seq'] + 1}: not yet anchored")
+
+    # An export anchors the head again.
+    client = app.test_client()
+    answer = client.get(f"/api/captures/{case_id}/bundle.zip", base_url="http://127.0.0.1:8765",
+                        headers={"Authorization": f"Bearer {TOKEN}"})
+    assert answer.status_code == 200
+    assert read_anchors(store.data_dir)[-1]["seq"] > anchored["seq"]
+    close(app)
+
+    path = tmp_path / "data" / "audit.log"
+    lines = path.read_bytes().splitlines(keepends=True)
+    path.write_bytes(b"".join(lines[:-1]))  # drop the newest (anchored) line: the chain itself still holds
+    problems = verify(tmp_path / "data")["problems"]
+    assert any("lines removed from the end of the log" in p for p in problems), problems
+
+
+def test_the_worker_anchors_the_audit_chain_at_intervals(tmp_path, local_tsa):
+    from server.trust.anchors import read_anchors
+
+    app = evidence_app(tmp_path, local_tsa.url, ANCHOR_SECONDS=0.2)
+    post_capture(app)
+    store = app.extensions["testimone.store"]
+    assert wait_for(lambda: read_anchors(store.data_dir) and app.extensions["testimone.evidence_worker"].idle(0)
+                    and read_anchors(store.data_dir)[-1]["seq"] == store.audit_head()[0])
+    close(app)
+    assert verify(tmp_path / "data")["notes"] == []

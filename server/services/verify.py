@@ -10,6 +10,7 @@ Checks, each failure naming the file or the audit line:
 - audit.log: the hash chain (server.domain.integrity.check_audit_chain), a torn last line, and every event in
   a case's history is present in the log (a truncated log loses the latest ones);
 - every field of capture.json reads the same in the record (the documents print the record);
+- the anchors of the audit chain (server.trust.anchors): lines after the last one are a note;
 - each case's RFC 3161 timestamp, when there is one (server.trust.timestamps.check_case_timestamp).
 Erased files (consent withdrawn) are expected to be missing when the audit log's erasure event lists them.
 """
@@ -19,6 +20,7 @@ from pathlib import Path
 
 from ..domain.integrity import check_audit_chain, sha256_hex
 from ..store import StoreDamaged, StoreView
+from ..trust.anchors import check_anchors
 
 
 def audit_events(lines: list[bytes]) -> dict:
@@ -150,7 +152,8 @@ def check_history_in_audit(records: dict, events: dict) -> list[str]:
 
 
 def verify(data_dir, case_id: str | None = None) -> dict:
-    """The full report: {"ok", "checked": {...}, "problems": [...], "cases": {id: [problems]}}."""
+    """The full report: {"ok", "checked": {...}, "problems": [...], "notes": [...], "cases": {id: [problems]}}.
+    Notes do not make it fail: the audit lines not yet covered by an anchor."""
     data_dir = Path(data_dir)
     try:
         records = StoreView(data_dir).records()
@@ -167,19 +170,22 @@ def verify(data_dir, case_id: str | None = None) -> dict:
     lines, problems = _audit_lines(data_dir)
     events = audit_events(lines)
     cases = {cid: check_case(data_dir, record, events.get(cid, [])) for cid, record in sorted(selected.items())}
-    problems = check_audit_chain(lines) + problems + check_history_in_audit(selected, events)
+    anchor_problems, notes = check_anchors(data_dir, lines)
+    problems = check_audit_chain(lines) + problems + anchor_problems + check_history_in_audit(selected, events)
     all_problems = [p for cid in cases for p in cases[cid]] + problems
     files = sum(len(record.get("evidence", [])) + 1 for record in selected.values())
     return {"ok": not all_problems, "checked": {"cases": len(selected), "files": files, "audit_lines": len(lines)},
-            "problems": all_problems, "cases": cases}
+            "problems": all_problems, "notes": notes, "cases": cases}
 
 
 def format_report(report: dict) -> str:
     checked = report["checked"]
     head = (f"{checked['cases']} cases, {checked['files']} files, {checked['audit_lines']} audit lines checked / "
             f"{checked['cases']} casi, {checked['files']} file, {checked['audit_lines']} righe di audit verificati")
+    notes = [f"  note: {note}" for note in report.get("notes", [])]
     if report["ok"]:
-        return f"{head}\nOK: every hash and the audit chain hold / tutte le impronte e la catena di audit sono integre"
+        return "\n".join([head, "OK: every hash and the audit chain hold / tutte le impronte e la catena di audit "
+                                 "sono integre", *notes])
     lines = [head, f"FAILED / NON INTEGRO: {len(report['problems'])} problems / problemi"]
     lines += [f"  - {problem}" for problem in report["problems"]]
-    return "\n".join(lines)
+    return "\n".join(lines + notes)
