@@ -1,6 +1,6 @@
 """Records (TinyDB) and evidence files: the only module that touches the data directory.
 
-Layout (docs/storage.md):
+Layout (docs/architecture.md, "The data directory"):
     testimone.json   TinyDB snapshot of every table (rewritten only at start-up and after an erasure)
     journal.jsonl    every change since the snapshot, one fsynced line each
     audit.log        append-only, hash-chained events (server/domain/integrity.py)
@@ -197,7 +197,31 @@ def read_tables(data_dir: Path) -> tuple[dict, dict | None, bool]:
     return tables, last, exists
 
 
-class Store:
+class CaseFiles:
+    """Reads that Store and StoreView share (they set data_dir and cases_dir): through these, no other
+    module needs to know how the data directory is laid out."""
+
+    def case_file_exists(self, case_id: str, name: str) -> bool:
+        """Whether the case folder holds `name`, listed in the record or not (a write cut short leaves one)."""
+        return bool(SAFE_NAME.match(case_id) and SAFE_NAME.match(name)) and (self.cases_dir / case_id / name).exists()
+
+    def audit_lines(self, case_id: str | None = None) -> list[bytes]:
+        """The complete lines of audit.log, verbatim (only the case's when `case_id` is given; lines that
+        are not JSON are left out then: `testimone verify` names them)."""
+        lines, _ = _read_lines(self.data_dir / "audit.log")
+        if case_id is None:
+            return lines
+        mine = []
+        for line in lines:
+            try:
+                if json.loads(line).get("case") == case_id:
+                    mine.append(line)
+            except (ValueError, AttributeError):
+                continue
+        return mine
+
+
+class Store(CaseFiles):
     def __init__(self, data_dir, initial_state=None):
         """`initial_state(canonical)` gives the state fields of a case rebuilt from its capture.json."""
         self.data_dir = Path(data_dir)
@@ -668,7 +692,7 @@ def _evidence_path(cases_dir: Path, record: dict | None, case_id: str, name: str
     return cases_dir / case_id / name
 
 
-class StoreView:
+class StoreView(CaseFiles):
     """A read-only view of a data directory, as it was when the view was made. It takes no lock, so it
     works beside the running server that holds the directory (`testimone export`, `testimone verify`)."""
 
@@ -676,8 +700,8 @@ class StoreView:
         self.data_dir = Path(data_dir)
         self.cases_dir = self.data_dir / CASES
         tables, _, _ = read_tables(self.data_dir)  # StoreDamaged names the file when it cannot
-        self._cases = {doc["id"]: doc for doc in tables.get(CASES, {}).values()}
-        self._settings = {doc["key"]: doc["value"] for doc in tables.get(SETTINGS, {}).values()}
+        self._cases = {doc["id"]: doc for doc in tables[CASES].values()}
+        self._settings = {doc["key"]: doc["value"] for doc in tables[SETTINGS].values()}
 
     def get(self, case_id: str) -> dict | None:
         return copy.deepcopy(self._cases.get(case_id))

@@ -406,9 +406,8 @@ def test_audit_chain_anchors_catch_a_dropped_tail_and_name_unanchored_lines(tmp_
 
     app = evidence_app(tmp_path, local_tsa.url, ANCHOR_SECONDS=3600)
     case_id = post_capture(app)
-    worker = app.extensions["testimone.evidence_worker"]
-    assert worker.idle()
     store = app.extensions["testimone.store"]
+    assert wait_for(lambda: "background" not in store.get(case_id))  # the worker is done with it
     anchored = anchor_now(store, local_tsa.url)
     assert anchored["seq"] == store.audit_head()[0] and anchor_now(store, local_tsa.url) is None
     report = verify(store.data_dir)
@@ -437,9 +436,9 @@ def test_the_worker_anchors_the_audit_chain_at_intervals(tmp_path, local_tsa):
     from server.trust.anchors import read_anchors
 
     app = evidence_app(tmp_path, local_tsa.url, ANCHOR_SECONDS=0.2)
-    post_capture(app)
+    case_id = post_capture(app)
     store = app.extensions["testimone.store"]
-    assert wait_for(lambda: read_anchors(store.data_dir) and app.extensions["testimone.evidence_worker"].idle(0)
+    assert wait_for(lambda: "background" not in store.get(case_id) and read_anchors(store.data_dir)
                     and read_anchors(store.data_dir)[-1]["seq"] == store.audit_head()[0])
     close(app)
     assert verify(tmp_path / "data")["notes"] == []

@@ -38,7 +38,7 @@ def bundle(store, case_id: str, *, tsa_url: str = "", audit: bool = True) -> dic
             anchors.anchor_now(store, tsa_url)
         except TimestampError as error:
             log.warning("audit chain not anchored at export: %s", error)
-    return bundle_files.build(store.data_dir, record, pdfs, note, generator=f"Testimone {__version__}")
+    return bundle_files.build(store, record, pdfs, note, generator=f"Testimone {__version__}")
 
 
 def verify(store, case_id: str | None = None) -> dict:
