@@ -7,6 +7,7 @@ import click
 
 from . import __version__, config
 from .domain.errors import DomainError
+from .store import StoreDamaged
 
 
 def _app():
@@ -27,6 +28,8 @@ class Commands(click.Group):
             return super().invoke(ctx)
         except DomainError as error:
             raise click.ClickException(error.message) from None
+        except StoreDamaged as error:  # what is wrong, where, and what to do: no traceback
+            raise click.ClickException(str(error)) from None
 
 
 @click.group(cls=Commands)
@@ -129,15 +132,14 @@ def export(case_id, target):
     from pathlib import Path
 
     from .render import bundle
-    from .services import evidence
+    from .services import cases, evidence
     from .store import Store, StoreLocked, StoreView
 
     settings = {**config.DEFAULTS, **config.from_environment()}
     folder = config.data_dir(settings)
-    if StoreView(folder).get(case_id) is None:
-        raise click.ClickException(f"No case with id '{case_id}' in {folder}.")
+    cases.load(StoreView(folder), case_id)  # before anything is opened (or created) in the folder
     try:
-        store, owned = Store(folder), True
+        store, owned = Store(folder, initial_state=cases.initial_state), True
     except StoreLocked:  # the server holds the directory: read it as it is now, and leave its audit log alone
         store, owned = StoreView(folder), False
     try:
@@ -203,6 +205,17 @@ def render_samples(directory):
 
     for path in render(Path(directory)):
         click.echo(path)
+
+
+@main.command()
+def vocabulary():
+    """Print extension/lib/vocabulary.js, the extension's copy of server/domain/vocabulary.py.
+
+    After changing the vocabulary: testimone vocabulary > extension/lib/vocabulary.js
+    """
+    from .domain.vocabulary import javascript
+
+    click.echo(javascript(), nl=False)
 
 
 if __name__ == "__main__":

@@ -26,14 +26,14 @@ from .render import bundle, document_types
 from .render.pool import RenderBusy
 from .services import cases as case_service, deadlines as deadline_service, documents as document_service
 from .services import evidence as evidence_service
-from .domain.schemas import KINDS, PLATFORMS, PURPOSES
+from .domain import vocabulary
+from .domain.vocabulary import KINDS, LANGUAGES, PLATFORMS, PURPOSES
 from .store import decode_cursor, get_store
 
 bp = Blueprint("dashboard", __name__)
 
 STRINGS = json.loads((Path(__file__).parent / "templates" / "strings.json").read_text(encoding="utf-8"))
-LANGUAGES = ("it", "en")
-URGENT_DAYS = 14  # LEGAL.md: the first reminder comes 14 days before a deadline
+URGENT_DAYS = 14  # docs/legal.md: the first reminder comes 14 days before a deadline
 PAGE_SIZE = 25
 SESSION_DAYS = 30  # a login link keeps that browser logged in this long
 MAIN_DOCUMENT, BUNDLE = "document.pdf", "bundle.zip"  # besides each document type's own file
@@ -115,7 +115,7 @@ def template_helpers() -> dict:
     if request.blueprint != "dashboard":
         return {}
     return {"t": t, "lang": g.lang, "csrf_token": csrf_token, "legal": legal, "cases": cases,
-            "PURPOSES": PURPOSES, "label": label, "day": format_day, "instant": format_instant,
+            "vocabulary": vocabulary, "label": label, "day": format_day, "instant": format_instant,
             "days_until": days_until}
 
 
@@ -215,7 +215,7 @@ def _choice(name: str, allowed) -> str | None:
 def case_list():
     today = schemas.today_in_italy()
     filters = {"kind": _choice("kind", KINDS), "platform": _choice("platform", PLATFORMS),
-               "status": _choice("status", cases.TESTIMONIAL_STATUSES + cases.OFFENCE_STATUSES),
+               "status": _choice("status", vocabulary.TESTIMONIAL_STATUSES + vocabulary.OFFENCE_STATUSES),
                "q": (request.args.get("q") or "").strip()[:200] or None}
     cursor = request.args.get("cursor")
     try:
@@ -228,7 +228,7 @@ def case_list():
     next_url = url_for(".case_list", **{k: v for k, v in filters.items() if v}, cursor=next_cursor) \
         if next_cursor else None
     return render_template("cases.html", items=items, filters=filters, upcoming=upcoming, next_url=next_url,
-                           urgent_days=URGENT_DAYS, statuses=cases.TESTIMONIAL_STATUSES + cases.OFFENCE_STATUSES,
+                           urgent_days=URGENT_DAYS, statuses=vocabulary.TESTIMONIAL_STATUSES + vocabulary.OFFENCE_STATUSES,
                            kinds=KINDS, platforms=PLATFORMS, today=today,
                            profile_missing=business_profile.missing_fields(get_store().get_setting("profile")))
 
@@ -238,7 +238,8 @@ def case_page(case_id: str):
     record = case_service.get(get_store(), case_id)
     today = schemas.today_in_italy()
     screenshot = next((e for e in record["evidence"] if e["name"].startswith("screenshot.")), None)
-    return render_template("case.html", case=record, today=today, screenshot=screenshot,
+    case_language = document_service.language(get_store(), record)
+    return render_template("case.html", case=record, today=today, screenshot=screenshot, case_language=case_language,
                            consent=cases.consent(record) if record["kind"] == "testimonial" else None,
                            active=cases.active_placements(record), documents=_documents(record))
 
@@ -275,8 +276,9 @@ def document(case_id: str, document: str):
         data = bundle.to_zip(evidence_service.bundle(get_store(), case_id, tsa_url=tsa_url), case_id)
         return Response(data, mimetype="application/zip",
                         headers={"Content-Disposition": f'attachment; filename="testimone-{case_id}.zip"'})
-    lang = request.args.get("lang", g.lang)
-    answer = document_service.document(get_store(), case_id, kind and kind.name, lang, tsa_url=tsa_url)
+    # Without ?lang= the case's recipient language, not the dashboard's: the documents go to others.
+    answer = document_service.document(get_store(), case_id, kind and kind.name, request.args.get("lang"),
+                                       tsa_url=tsa_url)
     return Response(answer.pdf, mimetype="application/pdf",
                     headers={"Content-Disposition": f'attachment; filename="{answer.filename}"'})
 
@@ -295,7 +297,7 @@ def author_page():
     if not profile_url:
         abort(404)
     view = case_service.author(get_store(), profile_url)
-    return render_template("author.html", author=view, signal_names=cases.SIGNALS)
+    return render_template("author.html", author=view, signal_names=vocabulary.SIGNALS)
 
 
 @bp.route("/settings", methods=["GET", "POST"])
@@ -430,7 +432,17 @@ def known_since_form(case_id: str):
     return _run(case_service.update_case, case_id, body, anchor="deadlines", done_key="done.known_since")
 
 
+@bp.post("/cases/<case_id>/documents")
+def document_fields_form(case_id: str):
+    body = {"recipient_language": request.form.get("recipient_language")}
+    if case_service.load(get_store(), case_id)["kind"] == "offence":
+        body.update(target=request.form.get("target"), target_person=_text("target_person"),
+                    false_statements=[line.strip() for line in (request.form.get("false_statements") or "").splitlines()
+                                      if line.strip()])
+    return _run(case_service.update_case, case_id, body, anchor="document-fields", done_key="done.document_fields")
+
+
 @bp.post("/cases/<case_id>/signals")
 def signals_form(case_id: str):
-    body = {"signals": [s for s in cases.SIGNALS if f"signal_{s}" in request.form]}
+    body = {"signals": [s for s in vocabulary.SIGNALS if f"signal_{s}" in request.form]}
     return _run(case_service.update_case, case_id, body, anchor="signals", done_key="done.signals")

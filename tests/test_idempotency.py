@@ -85,3 +85,22 @@ def test_a_lost_answer_then_a_retry(live_server):
     assert store.count() == 1
     status, case_id = post(live_server.url, KEY)
     assert status == 200 and store.get(case_id) is not None and store.count() == 1
+
+
+def test_the_key_survives_a_rebuild_from_the_case_folders(tmp_path):
+    """The database lost, the records rebuilt from each case's capture.json: the retry still finds its case."""
+    config = {"DATA_DIR": str(tmp_path / "data"), "TOKEN": TOKEN, "TESTING": True}
+    headers = {"Authorization": f"Bearer {TOKEN}", "Idempotency-Key": KEY}
+    answers = []
+    for lose_the_database in (False, True):
+        if lose_the_database:
+            for name in ("testimone.json", "journal.jsonl"):
+                (tmp_path / "data" / name).unlink(missing_ok=True)
+        app = create_app(config)
+        try:
+            answer = app.test_client().post("/api/captures", json=make_capture(), headers=headers,
+                                            base_url=f"http://{HOST}")
+            answers.append((answer.status_code, answer.json["id"]))
+        finally:
+            app.extensions["testimone.store"].close()
+    assert answers[0][0] == 201 and answers[1] == (200, answers[0][1])

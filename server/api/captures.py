@@ -4,9 +4,11 @@ import re
 from flask import current_app, jsonify, request
 
 from .. import __version__
+from ..domain import kinds
 from ..domain.errors import Invalid
 from ..domain.legal import ADVICE
-from ..domain.schemas import KINDS, PLATFORMS, check_url, parse_json_body
+from ..domain.schemas import check_url, parse_json_body
+from ..domain.vocabulary import KINDS, PLATFORMS
 from ..services import cases, idempotency
 from ..store import decode_cursor, get_store
 from . import bp, only_parameters
@@ -58,7 +60,7 @@ def create_capture():
 def _created(record: dict) -> dict:
     answer = {"id": record["id"], "kind": record["kind"], "sha256": record["sha256"],
               "captured_at": record["captured_at"], "status": record["status"], "links": links(record["id"])}
-    if record["kind"] == "offence":  # a negative but legitimate review is not an offence: say so every time
+    if kinds.of(record).advice:  # a negative but legitimate review is not an offence: say so every time
         answer["advice"] = ADVICE[record["language"]]
     return answer
 
@@ -142,7 +144,7 @@ OPENAPI_PATHS = {
             "responses": {"201": json_response("Stored durably", _ref("CaptureCreated")),
                           "200": json_response("Already stored under this Idempotency-Key: the same case",
                                                _ref("CaptureCreated")),
-                          **error_responses(400, 401, 403, 413)}},
+                          **error_responses(400, 401, 403, 413, 507)}},
         "get": {
             "summary": "List cases, newest first",
             "parameters": [

@@ -10,6 +10,7 @@ import queue
 import threading
 import time
 
+from ..trust import anchors
 from ..trust.clock import clock_report, measure_ntp
 from ..trust.timestamps import (CHAIN, DEFAULT_TSA_URL, MANIFEST, TSQ, TSR, TimestampError, request_timestamp,
                                 split_credentials)
@@ -22,9 +23,8 @@ log = logging.getLogger(__name__)
 def _free_name(store, case_id: str, name: str) -> str:
     """`name`, or name-2, name-3... when an interrupted earlier attempt left a file with that name."""
     stem, dot, ext = name.partition(".")
-    folder = store.data_dir / "cases" / case_id
     candidate, n = name, 1
-    while (folder / candidate).exists():
+    while store.case_file_exists(case_id, candidate):
         n += 1
         candidate = f"{stem}-{n}{dot}{ext}"
     return candidate
@@ -71,12 +71,8 @@ def stamp_case(store, case_id: str, tsa_url: str, ca_file: str | None = None) ->
 def pending_cases(store) -> list[str]:
     """Cases still waiting for a timestamp: marked pending, or never tried (the server stopped first)."""
     records, _ = store.list(limit=10**9)
-    return [r["id"] for r in records
-            if (r.get("timestamp") or {}).get("status") != "stamped" and _has_manifest(store, r["id"])]
-
-
-def _has_manifest(store, case_id: str) -> bool:
-    return (store.data_dir / "cases" / case_id / MANIFEST).exists()
+    return [r["id"] for r in records if (r.get("timestamp") or {}).get("status") != "stamped"
+            and store.case_file_exists(r["id"], MANIFEST)]
 
 
 def record_clock(store, case_id: str, ntp_server: str | None) -> None:
@@ -87,6 +83,12 @@ def record_clock(store, case_id: str, ntp_server: str | None) -> None:
     store.update(case_id, lambda rec: rec.__setitem__("clock", report), "clock.recorded",
                  difference_seconds=report["difference_seconds"],
                  ntp_offset_seconds=(report["ntp"] or {}).get("offset_seconds"))
+
+
+def queued_cases(store) -> list[str]:
+    """Cases whose background work was queued and never finished, oldest first."""
+    records, _ = store.list(limit=10**9)
+    return [r["id"] for r in reversed(records) if r.get("background") == "queued"]
 
 
 # -- background worker ------------------------------------------------------------------------------
@@ -114,24 +116,22 @@ class EvidenceWorker:
         self.queue.put(record["id"])
         return record
 
-    def idle(self, timeout: float = 30) -> bool:
-        """Wait until every queued capture has been handled (tests, orderly shutdown)."""
-        deadline = time.monotonic() + timeout
-        while self.queue.unfinished_tasks and time.monotonic() < deadline:
-            time.sleep(0.05)
-        return not self.queue.unfinished_tasks
-
     def _run(self):
         retry = float(self.config.get("TSA_RETRY_SECONDS", 300))
         if self.config.get("TSA_URL"):
             self.pending.update(pending_cases(self.store))  # also cases the server never got round to
-        next_retry = time.monotonic()
+        for case_id in queued_cases(self.store):  # the queue of the last run, cut by a stop or a crash
+            self.queue.put(case_id)
+        next_retry = next_anchor = time.monotonic()
         while True:
             if time.monotonic() >= next_retry:  # also under a steady stream of captures
                 self.retry_pending()
                 next_retry = time.monotonic() + retry
+            if self.config.get("TSA_URL") and time.monotonic() >= next_anchor:
+                self.anchor()
+                next_anchor = time.monotonic() + float(self.config["ANCHOR_SECONDS"])
             try:
-                case_id = self.queue.get(timeout=max(0.0, next_retry - time.monotonic()))
+                case_id = self.queue.get(timeout=max(0.0, min(next_retry, next_anchor) - time.monotonic()))
             except queue.Empty:
                 continue
             try:
@@ -150,6 +150,9 @@ class EvidenceWorker:
         return not failed
 
     def handle(self, case_id: str):
+        record = self.store.get(case_id)
+        if record is None or record.get("background") != "queued" or "erasure" in record:
+            return  # already done (queued at start and again by its capture), or erased: nothing to witness
         if self.config.get("TSA_URL"):
             self._stamp(case_id)
         record_clock(self.store, case_id, self.config.get("NTP_SERVER"))
@@ -157,6 +160,14 @@ class EvidenceWorker:
             from ..trust.witness import witness_case
 
             witness_case(self.store, case_id, self.config, reason="capture")
+        self.store.update(case_id, lambda rec: rec.pop("background", None), "background.done")
+
+    def anchor(self):
+        """Timestamp the audit chain's head (when new events were logged since the last anchor)."""
+        try:
+            anchors.anchor_now(self.store, self.config["TSA_URL"], self.config.get("TSA_CA_FILE"))
+        except TimestampError as error:
+            log.warning("audit chain not anchored this time: %s", error)
 
     def retry_pending(self):
         for case_id in sorted(self.pending):
@@ -175,6 +186,7 @@ def init_app(app, explicit_config: bool = False) -> None:
     app.config.setdefault("WITNESS", network_default)
     app.config.setdefault("NTP_SERVER", "")
     app.config.setdefault("TSA_RETRY_SECONDS", 300)
+    app.config.setdefault("ANCHOR_SECONDS", 3600)
     if isinstance(app.config["WITNESS"], str):  # from the environment: TESTIMONE_WITNESS=0 turns it off
         app.config["WITNESS"] = app.config["WITNESS"].strip().lower() not in ("", "0", "false", "no", "off")
     if not app.config.get("BACKGROUND", True):  # commands that do the work in the foreground

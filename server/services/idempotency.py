@@ -5,8 +5,9 @@ The extension gives each capture a key and keeps it with the capture in its offl
 same key and gets back the case already made instead of a second one. This is not duplicate
 detection: a deliberate second capture of the same comment has a new key.
 
-The key is kept (as its SHA-256) in the case record, so the answer survives a restart; the index
-from key to case is rebuilt from the records on first use.
+The key is kept (as its SHA-256) in the canonical record (capture.json), so the answer survives a
+restart, even one that rebuilds the records from the case folders; the index from key to case is
+rebuilt from the records on first use.
 """
 import hashlib
 import re
