@@ -157,7 +157,8 @@ def test_changing_known_since_recomputes_and_keeps_the_reason(client, store):
     assert changed.json["known_since"] == "2026-09-01"
     assert changed.json["deadlines"][0] == {"kind": "querela_stalking", "due": "2027-03-01",
                                            "basis": "art. 124 c.p.; art. 612-bis c.p.", "status": "open",
-                                           "uncertain": False, "counted_from": "2026-09-01"}
+                                           "uncertain": False, "counted_from": "2026-09-01",
+                                           "counted_from_kind": "knowledge", "non_working": None, "file_by": None}
     assert changed.json["known_since_changes"][0]["reason"] == "Letto il post solo il giorno dopo"
     event = changed.json["history"][-1]
     assert event["known_since_from"] == "2026-08-31" and event["known_since_to"] == "2026-09-01"

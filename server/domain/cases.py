@@ -200,6 +200,39 @@ def set_signals(record: dict, signals: list[str]) -> dict:
     return record
 
 
+def _plain(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
+def set_document_fields(record: dict, body: dict) -> dict:
+    """Who the content targets, which statements the user says are false facts (offence cases), and the
+    language the documents go out in (any case). Each refusal names its field."""
+    offence_only = [field for field in ("target", "target_person", "false_statements") if field in body]
+    if offence_only and record["kind"] != "offence":
+        raise NotAllowed(offence_only[0], f"'{offence_only[0]}' is for offence cases; case {record['id']} is a "
+                                          f"{record['kind']}.", "wrong_kind")
+    if "target" in body or "target_person" in body:
+        target = body.get("target", record["offence"].get("target") or "business")
+        person = body.get("target_person", record["offence"].get("target_person"))
+        person = " ".join(person.split()) if isinstance(person, str) else None
+        if target in ("person", "both") and not person:
+            raise Invalid("target_person", f"Name the person targeted when 'target' is '{target}'.")
+        if target == "business" and body.get("target_person"):
+            raise Invalid("target_person", "A person is named only when 'target' is 'person' or 'both'.")
+        record["offence"]["target"] = target
+        record["offence"]["target_person"] = person if target != "business" else None
+    if "false_statements" in body:
+        text = _plain(" ".join(filter(None, [record.get("title"), record.get("text")])))
+        for index, statement in enumerate(body["false_statements"]):
+            if _plain(statement) not in text:
+                raise Invalid(f"false_statements.{index}", "Each false statement must be quoted from the "
+                                                           "content as captured.")
+        record["offence"]["false_statements"] = [" ".join(s.split()) for s in body["false_statements"]]
+    if "recipient_language" in body:
+        record["recipient_language"] = body["recipient_language"]
+    return record
+
+
 def author_view(profile_url: str, records: list[dict]) -> dict:
     """Every case of one profile, with how often each signal was ticked across them."""
     mine = [r for r in records if (r.get("author") or {}).get("profile_url") == profile_url]

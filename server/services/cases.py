@@ -5,6 +5,7 @@ Each step validates what the owner entered (schemas checked here, rules in serve
 runs the rule inside store.update (one serialised, journaled write with its history event) and returns
 plain data. The API and the dashboard's forms call these same functions.
 """
+import copy
 import secrets
 from datetime import date
 
@@ -14,7 +15,8 @@ from ..domain import cases, kinds, schemas
 from ..domain.errors import Invalid, NotFound
 from ..domain.integrity import sha256_hex
 from ..domain.schemas import BASE64, DATE, OPTIONAL_URL, check_date, check_url, decode_file, text, validate
-from ..domain.vocabulary import ACTION_TYPES, ATTRIBUTIONS, CHANNELS, PURPOSES, RECEIVED_VIA, SIGNALS
+from ..domain.vocabulary import (ACTION_TYPES, ATTRIBUTIONS, CHANNELS, LANGUAGES, PURPOSES, RECEIVED_VIA, SIGNALS,
+                                 TARGETS)
 from ..render import pdf
 from ..store import iso_utc, utc_now
 
@@ -50,7 +52,13 @@ ACTION_SCHEMA = _object(["type", "date"], {
             "description": "removal_demand_sent only: the compliance date written in the demand"}})
 CASE_PATCH_SCHEMA = _object([], {
     "known_since": DATE, "reason": {"type": "string", "minLength": 1, "maxLength": 1000},
-    "signals": {"type": "array", "items": {"enum": SIGNALS}, "uniqueItems": True}}, minProperties=1)
+    "signals": {"type": "array", "items": {"enum": SIGNALS}, "uniqueItems": True},
+    "target": {"enum": TARGETS, "description": "who the content targets: the business, a named person, both"},
+    "target_person": {"type": ["string", "null"], "maxLength": 200, "description": "the person, when targeted"},
+    "false_statements": {"type": "array", "maxItems": 20, "items": {"type": "string", "minLength": 1, "maxLength": 1000},
+                         "description": "passages of the content the user says are false statements of fact"},
+    "recipient_language": {"enum": list(LANGUAGES), "description": "the language of the case's documents"}},
+    minProperties=1)
 
 VALIDATORS = {name: Draft202012Validator(schema) for name, schema in {
     "consent": CONSENT_SCHEMA, "placement": PLACEMENT_SCHEMA, "placement_patch": PLACEMENT_PATCH_SCHEMA,
@@ -116,7 +124,11 @@ def initial_state(fields: dict) -> dict:
 def capture(store, body: dict, after_capture=()) -> dict:
     """Validate a capture and store it durably; then hand it to the background work (`after_capture`)."""
     fields, files = schemas.capture_from_body(body)
-    record = store.create_capture(fields, files, **initial_state(fields))
+    state = initial_state(fields)
+    operator = (store.get_setting("profile") or {}).get("capture_operator")
+    if operator:  # named only when the user said who captures (a setting; later the logged-in operator)
+        state["captured_by"] = operator
+    record = store.create_capture(fields, files, **state)
     for hook in after_capture:
         record = hook(record) or record
     return record
@@ -207,7 +219,8 @@ def record_action(store, case_id: str, body: dict) -> dict:
 
 
 def update_case(store, case_id: str, body: dict) -> dict:
-    """A new date of knowledge (with the reason) and/or the risk signals."""
+    """A new date of knowledge (with the reason), the risk signals, who is targeted, the statements the user
+    marks as false facts, the documents' language."""
     validate(VALIDATORS["case_patch"], body)
     if "known_since" in body and "reason" not in body:
         raise Invalid("reason", "'reason' is required when 'known_since' changes.")
@@ -221,9 +234,15 @@ def update_case(store, case_id: str, body: dict) -> dict:
             cases.change_known_since(record, body["known_since"], body["reason"], day, now)
         if "signals" in body:
             cases.set_signals(record, body["signals"])
+        cases.set_document_fields(record, body)
 
     before = load(store, case_id)
+    step(copy.deepcopy(before))  # refusals before anything is written
     details = {"signals": body["signals"]} if "signals" in body else {}
+    # Ids and counts only: names and quotes are the owner's words, kept in the record.
+    details.update({k: body[k] for k in ("target", "recipient_language") if k in body})
+    if "false_statements" in body:
+        details["false_statements"] = len(body["false_statements"])
     if "known_since" in body:  # the reason is the owner's own words: in the record; its hash in the audit log
         details.update({"known_since_from": before.get("known_since"), "known_since_to": body["known_since"],
                         "reason_sha256": sha256_hex(body["reason"].encode())})
