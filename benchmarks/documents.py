@@ -21,7 +21,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import weasyprint  # noqa: E402
 
-from server import create_app, documents, samples  # noqa: E402
+from server import create_app  # noqa: E402
+from server.render import pdf as documents, samples  # noqa: E402
+from server.services import documents as document_service  # noqa: E402
 
 TOKEN = "benchmark-token-0123456789"
 HEADERS = {"Authorization": f"Bearer {TOKEN}"}
@@ -37,7 +39,7 @@ def timed(function) -> float:
 def render_vs_bare(runs: int) -> list[tuple[str, float, float]]:
     shot = samples.screenshot()
     rows = []
-    for document, record, label in samples.cases()[:4]:
+    for document, record, label in document_service.sample_cases()[:4]:
         html = documents.render_html(document, record, samples.PROFILE, "it", shot, issued_on=date(2026, 11, 24))
         ours, bare = [], []
 

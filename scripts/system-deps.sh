@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs (as root, with apt-get) or names (otherwise) the system packages Testimone needs:
-# Pango for WeasyPrint's PDFs; for the tests also poppler-utils (pdftotext) and chromium.
+# Pango for WeasyPrint's PDFs; for the tests also poppler-utils (pdftotext), chromium and the colour
+# emoji font most desktops have (the document tests render with and without it).
 set -euo pipefail
 need=()
 have_lib() { ldconfig -p 2>/dev/null | grep -q "$1"; }
@@ -9,6 +10,7 @@ have_lib 'libpangoft2-1.0.so.0' || need+=(libpangoft2-1.0-0)
 if [[ "${1:-}" == "--test" || "${CI:-}" == "true" ]]; then
   command -v pdftotext >/dev/null || need+=(poppler-utils)
   command -v chromium  >/dev/null || need+=(chromium)
+  [[ -f /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ]] || need+=(fonts-noto-color-emoji)
 fi
 [[ ${#need[@]} -eq 0 ]] && exit 0
 if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then

@@ -22,6 +22,7 @@ def create_app(test_config=None) -> Flask:
 
     store = Store(config.data_dir(app.config))
     app.extensions["testimone.store"] = store
+    security.protect_data_dir(store.data_dir)
     app.config["TOKEN"] = security.pairing_token(app.config, store.data_dir)
 
     security.init_app(app)
@@ -32,8 +33,9 @@ def create_app(test_config=None) -> Flask:
 
     app.register_blueprint(dashboard_bp)
 
-    from . import signing, timestamps
+    from .services import background
+    from .trust import signing
 
     signing.init_app(app, explicit_config=test_config is not None)
-    timestamps.init_app(app, explicit_config=test_config is not None)  # background: clock, witness, RFC 3161
+    background.init_app(app, explicit_config=test_config is not None)  # background: clock, witness, RFC 3161
     return app

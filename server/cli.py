@@ -1,9 +1,11 @@
 """The `testimone` command."""
+import json
 import sys
 
 import click
 
 from . import __version__, config
+from .domain.errors import DomainError
 
 
 def _app():
@@ -16,7 +18,17 @@ def _app():
         raise click.ClickException(f"{error}. Stop it first, or set TESTIMONE_DATA_DIR.") from None
 
 
-@click.group()
+class Commands(click.Group):
+    """What the rules refuse (no such case...) ends a command with its message and exit code 1."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except DomainError as error:
+            raise click.ClickException(error.message) from None
+
+
+@click.group(cls=Commands)
 @click.version_option(__version__, prog_name="testimone")
 def main():
     """Testimone: testimonials with consent, offences with evidence. Runs on this computer only."""
@@ -74,9 +86,7 @@ def _check_pdf_engine() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def verify(case_id, as_json):
     """Recompute every hash, walk the audit chain, check timestamps (works while the server runs)."""
-    import json
-
-    from .verify import format_report, verify as verify_data_dir
+    from .services.verify import format_report, verify as verify_data_dir
 
     folder = config.data_dir({**config.DEFAULTS, **config.from_environment()})
     if not (folder / "audit.log").exists():
@@ -90,19 +100,26 @@ def verify(case_id, as_json):
 @click.argument("case_id")
 @click.argument("target", type=click.Path())
 def export(case_id, target):
-    """Write a case's evidence bundle to TARGET: a folder, or a file ending in .zip."""
+    """Write a case's evidence bundle to TARGET: a folder, or a file ending in .zip (works while the server runs)."""
     from pathlib import Path
 
-    from . import bundle
-    from .verify import load_records
+    from .render import bundle
+    from .services import evidence
+    from .store import Store, StoreLocked, StoreView
 
     settings = {**config.DEFAULTS, **config.from_environment()}
     folder = config.data_dir(settings)
-    record = load_records(folder).get(case_id)
-    if record is None:
+    if StoreView(folder).get(case_id) is None:
         raise click.ClickException(f"No case with id '{case_id}' in {folder}.")
-    documents, note = bundle.fetch_document(_document_getter(settings, folder), record)
-    files = bundle.build(folder, record, documents, note, generator=f"Testimone {__version__}")
+    try:
+        store, owned = Store(folder), True
+    except StoreLocked:  # the server holds the directory: read it as it is now, and leave its audit log alone
+        store, owned = StoreView(folder), False
+    try:
+        files = evidence.bundle(store, case_id, tsa_url=settings.get("TSA_URL", ""), audit=owned)
+    finally:
+        if owned:
+            store.close()
     try:
         if target.endswith(".zip"):
             Path(target).write_bytes(bundle.to_zip(files, case_id))
@@ -110,36 +127,8 @@ def export(case_id, target):
             bundle.to_folder(files, target)
     except OSError as error:  # not empty, no such folder, no permission
         raise click.ClickException(str(error)) from None
-    click.echo(f"{target}: {len(files)} files" + (f" ({note})" if note else ""))
-
-
-def _document_getter(settings, folder):
-    """Ask the running server for the PDF; with no server running, render it in-process."""
-    import urllib.error
-    import urllib.request
-
-    from .security import pairing_token
-    from .store import StoreLocked
-
-    def get(path):
-        try:
-            from . import bundle, create_app
-
-            app = create_app({**settings, "TSA_URL": settings.get("TSA_URL", ""), "WITNESS": False,
-                              "BACKGROUND": False})
-        except StoreLocked:
-            request = urllib.request.Request(f"http://127.0.0.1:{settings['PORT']}{path}", headers={
-                "Authorization": f"Bearer {pairing_token(settings, folder)}"})
-            try:
-                with urllib.request.urlopen(request, timeout=120) as answer:
-                    return answer.status, answer.read(), answer.headers.get_content_type()
-            except urllib.error.HTTPError as error:
-                return error.code, error.read(), error.headers.get_content_type()
-        try:
-            return bundle.app_getter(app)(path)
-        finally:
-            app.extensions["testimone.store"].close()
-    return get
+    note = json.loads(files["manifest.json"])["documents"]
+    click.echo(f"{target}: {len(files)} files" + (f" ({note})" if isinstance(note, str) else ""))
 
 
 @main.command()
@@ -148,7 +137,8 @@ def timestamp(pending):
     """Request the RFC 3161 timestamps still pending (the server also retries them by itself)."""
     from . import create_app
     from .store import StoreLocked
-    from .timestamps import DEFAULT_TSA_URL, pending_cases, split_credentials, stamp_case
+    from .services.background import pending_cases, stamp_case
+    from .trust.timestamps import DEFAULT_TSA_URL, split_credentials
 
     settings = {**config.DEFAULTS, "TSA_URL": DEFAULT_TSA_URL, **config.from_environment(), "BACKGROUND": False}
     try:
@@ -184,7 +174,7 @@ def render_samples(directory):
     """Render every document, in Italian and English, from built-in sample cases (invented people)."""
     from pathlib import Path
 
-    from .samples import render_samples as render
+    from .services.documents import render_samples as render
 
     for path in render(Path(directory)):
         click.echo(path)

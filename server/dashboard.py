@@ -1,12 +1,13 @@
 """The local dashboard at / : server-rendered pages (Italian/English) and CSRF-protected forms.
 
-Forms run the same steps as the JSON API (server/api/cases.py), so a rule lives in one place. The
-dashboard never hands the pairing token to the browser except on the "Connect the extension" page;
-PDFs are fetched from the API inside the server and streamed to the page.
+Pages and forms call the same services as the JSON API (server/services/), so a rule lives in one
+place. The dashboard never hands the pairing token to the browser except on the "Connect the extension"
+page. What the rules refuse is answered by one handler: a message on the case page, or "not found".
 """
 import base64
 import hmac
 import json
+import re
 import secrets
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -14,15 +15,14 @@ from urllib.parse import urlencode
 
 from flask import (Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request,
                    session, url_for)
-from werkzeug.test import EnvironBuilder
 
-from . import cases, legal, schemas
-from . import profile as business_profile
-from .api import cases as steps
-from .api.captures import load_case
-from .calendar import open_deadlines
-from .errors import ApiError
-from .schemas import KINDS, PLATFORMS, PURPOSES
+from .domain import cases, legal, schemas
+from .domain import profile as business_profile
+from .domain.errors import DomainError, Invalid, NotFound
+from .render import bundle, document_types
+from .services import cases as case_service, deadlines as deadline_service, documents as document_service
+from .services import evidence as evidence_service
+from .domain.schemas import KINDS, PLATFORMS, PURPOSES
 from .store import decode_cursor, get_store
 
 bp = Blueprint("dashboard", __name__)
@@ -31,12 +31,10 @@ STRINGS = json.loads((Path(__file__).parent / "templates" / "strings.json").read
 LANGUAGES = ("it", "en")
 URGENT_DAYS = 14  # LEGAL.md: the first reminder comes 14 days before a deadline
 PAGE_SIZE = 25
-DOCUMENTS = {  # dashboard name -> (API path, which cases have it)
-    "document.pdf": ("document.pdf", None),
-    "removal-demand.pdf": ("removal-demand.pdf", "offence"),
-    "takedown.pdf": ("takedown.pdf", "testimonial"),
-    "bundle.zip": ("bundle.zip", None),
-}
+MAIN_DOCUMENT, BUNDLE = "document.pdf", "bundle.zip"  # besides each document type's own file
+# A path on this server: one slash then no second slash or backslash, no spaces or control characters
+# (browsers drop tabs and newlines and read "\\" as "/", so "/\t/evil.example" would leave the site).
+LOCAL_PATH = re.compile(r"/(?![/\\])[^\s\\\x00-\x1f\x7f]*")
 CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; object-src 'none'; "
        "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 
@@ -129,7 +127,10 @@ def format_instant(value: str | None) -> str:
     moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     if moment.tzinfo is None:  # a page that gave no offset: show it as it was given
         return f"{format_day(value)} {moment:%H:%M}"
-    moment = moment.astimezone(timezone.utc)
+    try:
+        moment = moment.astimezone(timezone.utc)
+    except OverflowError:  # stored before dates were range-checked: show it as it was given
+        return value
     return f"{format_day(moment.date().isoformat())} {moment:%H:%M} UTC"
 
 
@@ -138,12 +139,27 @@ def not_found(_error):
     return render_template("error.html", title=t("not_found_title"), message=t("not_found_message")), 404
 
 
+@bp.errorhandler(DomainError)
+def refused(error: DomainError):
+    """What the rules refuse: told on the case page (at the form's anchor), or "not found"."""
+    case_id = (request.view_args or {}).get("case_id")
+    if case_id is None or (isinstance(error, NotFound) and error.field == "id"):
+        return not_found(error)
+    if g.get("document"):
+        flash(t("document_unavailable", detail=error.message), "error")
+    else:
+        field = label("field", (error.field or "").split(".")[0]) if error.field else ""
+        flash(t(f"error.{error.code}" if f"error.{error.code}" in STRINGS else "error.other",
+                field=field, detail=error.message), "error")
+    return redirect(url_for(".case_page", case_id=case_id) + (f"#{g.anchor}" if g.get("anchor") else ""))
+
+
 @bp.get("/lang/<code>")
 def set_language(code: str):
     if code in LANGUAGES:
         session["lang"] = code
     target = request.args.get("next", "/")
-    return redirect(target if target.startswith("/") and not target.startswith("//") else "/")
+    return redirect(target if LOCAL_PATH.fullmatch(target) else "/")
 
 
 # -- pages ----------------------------------------------------------------------------------------
@@ -164,11 +180,9 @@ def case_list():
         decode_cursor(cursor) if cursor else None
     except ValueError:
         cursor = None
-    items, next_cursor = get_store().list(**filters, limit=PAGE_SIZE, cursor=cursor)
+    items, next_cursor = case_service.list_cases(get_store(), **filters, limit=PAGE_SIZE, cursor=cursor)
     upcoming = [(record, deadline, (date.fromisoformat(deadline["due"]) - today).days)
-                for record, deadline in open_deadlines(steps.all_records(), today)][:8]
-    for record in items:
-        cases.refresh_deadlines(record, today)
+                for record, deadline in deadline_service.open_deadlines(get_store())][:8]
     next_url = url_for(".case_list", **{k: v for k, v in filters.items() if v}, cursor=next_cursor) \
         if next_cursor else None
     return render_template("cases.html", items=items, filters=filters, upcoming=upcoming, next_url=next_url,
@@ -176,34 +190,25 @@ def case_list():
                            kinds=KINDS, platforms=PLATFORMS, today=today)
 
 
-def _case_or_404(case_id: str) -> dict:
-    try:
-        return load_case(case_id)
-    except ApiError:
-        abort(404)
-
-
 @bp.get("/cases/<case_id>")
 def case_page(case_id: str):
-    record = _case_or_404(case_id)
+    record = case_service.get(get_store(), case_id)
     today = schemas.today_in_italy()
-    cases.refresh_deadlines(record, today)
     screenshot = next((e for e in record["evidence"] if e["name"].startswith("screenshot.")), None)
     return render_template("case.html", case=record, today=today, screenshot=screenshot,
                            consent=cases.consent(record) if record["kind"] == "testimonial" else None,
                            active=cases.active_placements(record), documents=_documents(record))
 
 
-def _documents(record: dict) -> list[str]:
-    names = [name for name, (_, kind) in DOCUMENTS.items() if kind in (None, record["kind"])]
-    if record["kind"] == "testimonial":  # after a withdrawal the consent request is moot: the takedown replaces it
-        names.remove("takedown.pdf" if not (record.get("consent") or {}).get("withdrawal") else "document.pdf")
-    return names
+def _documents(record: dict) -> list[tuple[str, str]]:
+    """(file, button label) for every document the case has, then the bundle."""
+    return ([(kind.path, kind.label[g.lang]) for kind in document_types.for_case(record)]
+            + [(BUNDLE, label("document", BUNDLE))])
 
 
 @bp.get("/cases/<case_id>/evidence/<name>")
 def evidence(case_id: str, name: str):
-    record = _case_or_404(case_id)
+    record = case_service.load(get_store(), case_id)
     entry = next((e for e in record["evidence"] if e["name"] == name), None)
     if entry is None:
         abort(404)
@@ -217,21 +222,20 @@ def evidence(case_id: str, name: str):
 
 @bp.get("/cases/<case_id>/files/<document>")
 def document(case_id: str, document: str):
-    """Stream a PDF (or the bundle) from the API, adding the token here: the page never holds it."""
-    if document not in DOCUMENTS or "csrf" not in session:  # no session: a link from another site
-        return redirect(url_for(".case_page", case_id=case_id))
-    _case_or_404(case_id)
-    query = urlencode({"lang": request.args.get("lang", g.lang)})
-    environ = EnvironBuilder(path=f"/api/captures/{case_id}/{DOCUMENTS[document][0]}", query_string=query,
-                             base_url=request.host_url,
-                             headers={"Authorization": f"Bearer {current_app.config['TOKEN']}"}).get_environ()
-    answer = Response.from_app(current_app.wsgi_app, environ)
-    if answer.status_code != 200:
-        message = (answer.get_json(silent=True) or {}).get("error", {}).get("message", answer.status)
-        flash(t("document_unavailable", detail=message), "error")
-        return redirect(url_for(".case_page", case_id=case_id))
-    return Response(answer.get_data(), mimetype=answer.mimetype,
-                    headers={"Content-Disposition": answer.headers.get("Content-Disposition", "attachment")})
+    """A PDF (or the bundle) of the case, as the API gives it (signed, audited)."""
+    kind = document_types.by_path(document)
+    if (kind is None and document not in (MAIN_DOCUMENT, BUNDLE)) or "csrf" not in session:
+        return redirect(url_for(".case_page", case_id=case_id))  # no session: a link from another site
+    g.document = True
+    tsa_url = current_app.config.get("TSA_URL") or ""
+    if document == BUNDLE:
+        data = bundle.to_zip(evidence_service.bundle(get_store(), case_id, tsa_url=tsa_url), case_id)
+        return Response(data, mimetype="application/zip",
+                        headers={"Content-Disposition": f'attachment; filename="testimone-{case_id}.zip"'})
+    lang = request.args.get("lang", g.lang)
+    answer = document_service.document(get_store(), case_id, kind and kind.name, lang, tsa_url=tsa_url)
+    return Response(answer.pdf, mimetype="application/pdf",
+                    headers={"Content-Disposition": f'attachment; filename="{answer.filename}"'})
 
 
 @bp.get("/calendar.ics")
@@ -239,27 +243,17 @@ def calendar_file():
     """The deadlines feed as a one-off download, for calendar services that cannot reach this computer."""
     if "csrf" not in session:
         return redirect(url_for(".connect"))
-    environ = EnvironBuilder(path="/api/deadlines.ics", query_string=urlencode({"lang": g.lang}),
-                             base_url=request.host_url,
-                             headers={"Authorization": f"Bearer {current_app.config['TOKEN']}"}).get_environ()
-    answer = Response.from_app(current_app.wsgi_app, environ)
-    return Response(answer.get_data(), mimetype="text/calendar",
+    feed = deadline_service.feed(get_store(), g.lang, request.host_url.rstrip("/"))
+    return Response(feed, mimetype="text/calendar",
                     headers={"Content-Disposition": 'attachment; filename="testimone-deadlines.ics"'})
 
 
 @bp.get("/authors")
 def author_page():
     profile_url = request.args.get("profile_url", "")
-    try:
-        schemas.check_url(profile_url or None, "profile_url")
-    except ApiError:
-        abort(404)
     if not profile_url:
         abort(404)
-    today = schemas.today_in_italy()
-    view = cases.author_view(profile_url, steps.all_records())
-    for record in view["cases"]:
-        cases.refresh_deadlines(record, today)
+    view = case_service.author(get_store(), profile_url)
     return render_template("author.html", author=view, signal_names=cases.SIGNALS)
 
 
@@ -271,12 +265,11 @@ def settings():
     if request.method == "POST":
         submitted = {field: request.form.get(field, "") for field in business_profile.FIELDS}
         try:
-            clean = business_profile.validate(submitted)
-        except business_profile.ProfileError as error:
+            clean = document_service.save_profile(get_store(), submitted)
+        except Invalid as error:  # shown beside its field, with what was typed
             errors[error.field] = error.message
             values = submitted
         else:
-            get_store().put_setting("profile", clean)
             session["lang"] = clean["default_language"]
             g.lang = clean["default_language"]
             flash(t("settings_saved"), "ok")
@@ -298,9 +291,7 @@ def connect():
 @bp.get("/integrity")
 def integrity():
     """The same check as `testimone verify` and GET /api/verify: every hash, the audit chain, timestamps."""
-    from .verify import verify
-
-    return render_template("integrity.html", report=verify(get_store().data_dir))
+    return render_template("integrity.html", report=evidence_service.verify(get_store()))
 
 
 # -- forms ----------------------------------------------------------------------------------------
@@ -316,17 +307,13 @@ def _text(name: str) -> str | None:
     return (request.form.get(name) or "").strip() or None
 
 
-def _run(case_id: str, anchor: str, step, done_key: str):
-    """Run an API step with the form's values; report the outcome on the case page."""
-    _case_or_404(case_id)
-    try:
-        step()
-    except ApiError as error:
-        field = label("field", (error.field or "").split(".")[0]) if error.field else ""
-        flash(t(f"error.{error.code}" if f"error.{error.code}" in STRINGS else "error.other",
-                field=field, detail=error.message), "error")
-    else:
-        flash(t(done_key), "ok")
+def _run(step, case_id: str, *values, anchor: str, done_key: str):
+    """Run a service step with the form's values; report the outcome on the case page (a refusal: see
+    refused())."""
+    g.anchor = anchor
+    case_service.load(get_store(), case_id)
+    step(get_store(), case_id, *values)
+    flash(t(done_key), "ok")
     return redirect(url_for(".case_page", case_id=case_id) + f"#{anchor}")
 
 
@@ -337,20 +324,21 @@ def consent_form(case_id: str):
             "photo": "photo" in request.form, "attribution": request.form.get("attribution"),
             "received_via": request.form.get("received_via"), "received_at": request.form.get("received_at"),
             "evidence": _file("evidence")}
-    return _run(case_id, "consent", lambda: steps.consent_step(case_id, body), "done.consent")
+    return _run(case_service.record_consent, case_id, body, anchor="consent", done_key="done.consent")
 
 
 @bp.post("/cases/<case_id>/placements")
 def placement_form(case_id: str):
     body = {"channel": request.form.get("channel"), "url": _text("url"), "description": _text("description"),
             "published_at": request.form.get("published_at")}
-    return _run(case_id, "placements", lambda: steps.placement_step(case_id, body), "done.placement")
+    return _run(case_service.add_placement, case_id, body, anchor="placements", done_key="done.placement")
 
 
 @bp.post("/cases/<case_id>/placements/<placement_id>/removed")
 def removal_form(case_id: str, placement_id: str):
     body = {"removed_at": request.form.get("removed_at"), "evidence": _file("evidence")}
-    return _run(case_id, "placements", lambda: steps.removal_step(case_id, placement_id, body), "done.removal")
+    return _run(case_service.remove_placement, case_id, placement_id, body, anchor="placements",
+                done_key="done.removal")
 
 
 @bp.post("/cases/<case_id>/revocation")
@@ -359,23 +347,23 @@ def revocation_form(case_id: str):
     if "confirm" not in request.form:
         flash(t("error.confirm"), "error")
         return redirect(url_for(".case_page", case_id=case_id) + "#revocation")
-    return _run(case_id, "placements", lambda: steps.revocation_step(case_id, body), "done.revocation")
+    return _run(case_service.withdraw, case_id, body, anchor="placements", done_key="done.revocation")
 
 
 @bp.post("/cases/<case_id>/actions")
 def action_form(case_id: str):
     body = {"type": request.form.get("type"), "date": request.form.get("date"),
             "reference": _text("reference"), "notes": _text("notes"), "due": _text("due")}
-    return _run(case_id, "actions", lambda: steps.action_step(case_id, body), "done.action")
+    return _run(case_service.record_action, case_id, body, anchor="actions", done_key="done.action")
 
 
 @bp.post("/cases/<case_id>/known-since")
 def known_since_form(case_id: str):
     body = {"known_since": request.form.get("known_since"), "reason": _text("reason") or ""}
-    return _run(case_id, "deadlines", lambda: steps.patch_step(case_id, body), "done.known_since")
+    return _run(case_service.update_case, case_id, body, anchor="deadlines", done_key="done.known_since")
 
 
 @bp.post("/cases/<case_id>/signals")
 def signals_form(case_id: str):
     body = {"signals": [s for s in cases.SIGNALS if f"signal_{s}" in request.form]}
-    return _run(case_id, "signals", lambda: steps.patch_step(case_id, body), "done.signals")
+    return _run(case_service.update_case, case_id, body, anchor="signals", done_key="done.signals")

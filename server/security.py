@@ -1,15 +1,46 @@
-"""Localhost only: Host-header check (DNS rebinding), pairing token, CORS for the extension only."""
+"""Access control, in one place (docs/security.md):
+
+- Host check: the server answers only to its own names (DNS rebinding).
+- The API needs the pairing token (Authorization: Bearer), held by the paired extension.
+- CORS: only a browser extension's origin, and once an extension is paired only that one.
+- The dashboard needs a session, opened by a one-time login link that only the operator's own
+  OS account can make (`make run` prints one; `testimone login-url` makes another).
+- Every request acts for an operator: today the one implicit operator, OWNER.
+"""
+import hashlib
 import hmac
 import os
+import re
 import secrets
+import time
+from datetime import datetime, timezone
 from pathlib import Path
 
-from flask import request
+from flask import current_app, g, request
 from flask_cors import CORS
 
 from .errors import ApiError
 
-EXTENSION_ORIGINS = [r"^chrome-extension://[a-z]{32}$", r"^moz-extension://[0-9a-f-]{36}$"]
+# Chrome derives an extension id from its key as 32 letters a–p; Firefox gives each install a UUID.
+# Compiled, so that flask-cors matches them case-sensitively (it ignores case in plain strings);
+# \Z because it matches from the start only.
+EXTENSION_ORIGIN = re.compile(r"(?:chrome-extension://[a-p]{32}"
+                              r"|moz-extension://[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\Z")
+PAIRED_SETTING = "paired_extension"
+PAIRING_VIEW = "api.pair"  # open to any extension origin: a new install pairs through it
+PAIRING_CODE_SECONDS = 300
+LOGIN_LINK_HOURS = 24
+OWNER = "owner"  # the single operator until several are added; sessions and tokens name the operator
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+def is_extension_origin(origin: str | None) -> bool:
+    return bool(origin) and EXTENSION_ORIGIN.fullmatch(origin) is not None
+
+
+def protect_data_dir(data_dir: Path) -> None:
+    """Only the operator's OS account may read the data folder (cases, token, login links)."""
+    data_dir.chmod(0o700)
 
 
 def pairing_token(config, data_dir: Path) -> str:
@@ -38,9 +69,18 @@ def allowed_hosts(config) -> set[str]:
     return hosts
 
 
-def check_host() -> None:
-    from flask import current_app
+def remote_binding_refused(config) -> str | None:
+    """Why the server must not listen on HOST, or None. Another address needs ALLOW_REMOTE: without TLS,
+    anyone on the network can read the token and the cases as they travel."""
+    if config["HOST"] in LOOPBACK_HOSTS:
+        return None
+    if str(config.get("ALLOW_REMOTE") or "").lower() in ("1", "true", "yes"):
+        return None
+    return (f"TESTIMONE_HOST={config['HOST']} would open Testimone to the network without encryption. "
+            "Keep 127.0.0.1, or set TESTIMONE_ALLOW_REMOTE=1 behind a TLS proxy (docs/security.md).")
 
+
+def check_host() -> None:
     if request.host.lower() not in current_app.config["ALLOWED_HOSTS"]:
         raise ApiError(403, "host_not_allowed",
                        "This server answers only to its own address (e.g. 127.0.0.1:8765).", "Host")
@@ -52,14 +92,100 @@ def check_token(token: str) -> None:
     if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), token.encode()):
         raise ApiError(401, "unauthorized",
                        "Missing or wrong pairing token: send 'Authorization: Bearer <token>' "
-                       "(the token is printed by 'testimone token').", "Authorization")
+                       "(pair the extension from the dashboard's Connect page).", "Authorization")
+    g.operator = OWNER
+
+
+# -- the paired extension ------------------------------------------------------------------------
+
+def paired_origin(store) -> str | None:
+    return (store.get_setting(PAIRED_SETTING) or {}).get("origin")
+
+
+def record_pairing(store, origin: str) -> None:
+    if paired_origin(store) != origin:
+        store.put_setting(PAIRED_SETTING, {"origin": origin, "operator": OWNER,
+                                           "paired_at": datetime.now(timezone.utc).isoformat(timespec="seconds")})
+
+
+def check_api_origin() -> None:
+    """A browser names the page or extension behind a request in Origin: refuse all but the paired
+    extension (any extension while none is paired). Requests without Origin (tools, calendar apps)
+    still need the token."""
+    origin = request.headers.get("Origin")
+    if origin is None or not request.path.startswith("/api/"):
+        return
+    if not is_extension_origin(origin):
+        raise ApiError(403, "origin_not_allowed", "Only the Testimone browser extension may call this API.",
+                       "Origin")
+    paired = paired_origin(current_app.extensions["testimone.store"])
+    if paired and origin != paired and request.endpoint != PAIRING_VIEW:
+        raise ApiError(403, "origin_not_paired", "Another extension is paired with this server: pair this one "
+                       "from the dashboard's Connect page.", "Origin")
+
+
+class PairingCodes:
+    """One-time codes the dashboard hands to an extension (in memory: they live five minutes)."""
+
+    def __init__(self):
+        self._codes: dict[str, tuple[str, float]] = {}
+
+    def issue(self, origin: str) -> str:
+        now = time.monotonic()
+        self._codes = {key: value for key, value in self._codes.items() if value[1] > now}
+        code = secrets.token_urlsafe(24)
+        self._codes[_digest(code)] = (origin, now + PAIRING_CODE_SECONDS)
+        return code
+
+    def redeem(self, code: str, origin: str) -> bool:
+        entry = self._codes.pop(_digest(code), None)
+        return entry is not None and entry[0] == origin and entry[1] > time.monotonic()
+
+
+# -- dashboard login links -------------------------------------------------------------------------
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def new_login_key(data_dir: Path) -> str:
+    """A one-time login key, kept as its hash in DATA_DIR/login/ so that `testimone login-url` can make
+    one while the server runs; only the data folder's owner can."""
+    folder = data_dir / "login"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    cutoff = time.time() - LOGIN_LINK_HOURS * 3600
+    for old in folder.iterdir():
+        if old.stat().st_mtime < cutoff:
+            old.unlink(missing_ok=True)
+    key = secrets.token_urlsafe(32)
+    os.close(os.open(folder / _digest(key), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    return key
+
+
+def redeem_login_key(data_dir: Path, key: str) -> bool:
+    """True once per key, within LOGIN_LINK_HOURS of its making."""
+    if not key or len(key) > 100:
+        return False
+    path = data_dir / "login" / _digest(key)
+    try:
+        made = path.stat().st_mtime
+        path.unlink()  # only one of two racing requests succeeds
+    except FileNotFoundError:
+        return False
+    return time.time() - made < LOGIN_LINK_HOURS * 3600
+
+
+def login_url(config, key: str) -> str:
+    return f"http://127.0.0.1:{config['PORT']}/login?key={key}"
 
 
 def init_app(app) -> None:
     app.config["ALLOWED_HOSTS"] = allowed_hosts(app.config)
+    app.extensions["testimone.pairing_codes"] = PairingCodes()
     app.before_request(check_host)
-    CORS(app, resources={r"/api/*": {"origins": EXTENSION_ORIGINS}},
-         allow_headers=["Authorization", "Content-Type"], max_age=600)
+    app.before_request(check_api_origin)
+    CORS(app, resources={r"/api/*": {"origins": [EXTENSION_ORIGIN]}},
+         allow_headers=["Authorization", "Content-Type", "Idempotency-Key"], max_age=600)
     app.after_request(_security_headers)
 
 

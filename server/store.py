@@ -3,7 +3,7 @@
 Layout (docs/storage.md):
     testimone.json   TinyDB snapshot of every table (rewritten only at start-up and after an erasure)
     journal.jsonl    every change since the snapshot, one fsynced line each
-    audit.log        append-only, hash-chained events (server/integrity.py)
+    audit.log        append-only, hash-chained events (server/domain/integrity.py)
     cases/<id>/      write-once evidence files and capture.json, the canonical record
 
 Reads are served from memory (TinyDB on MemoryStorage). A write appends one journal line, so its cost
@@ -26,7 +26,7 @@ from flask import current_app
 from tinydb import Query, TinyDB
 from tinydb.storages import MemoryStorage
 
-from .integrity import EMPTY_SHA256, audit_line, canonical_json, sha256_hex
+from .domain.integrity import EMPTY_SHA256, audit_line, canonical_json, sha256_hex
 
 CASES = "cases"
 SETTINGS = "settings"
@@ -298,13 +298,7 @@ class Store:
     # -- evidence files -------------------------------------------------------------------------
 
     def evidence_path(self, case_id: str, name: str) -> Path:
-        record = self.get(case_id)
-        if record is None:
-            raise UnknownCase(case_id)
-        known = {e["name"] for e in record["evidence"]} | {"capture.json"}
-        if name not in known:
-            raise FileNotFoundError(f"{case_id}/{name}")
-        return self.cases_dir / case_id / name
+        return _evidence_path(self.cases_dir, self.get(case_id), case_id, name)
 
     def read_evidence(self, case_id: str, name: str) -> bytes:
         return self.evidence_path(case_id, name).read_bytes()
@@ -378,6 +372,58 @@ def decode_cursor(cursor: str) -> int:
         return int(number)
     except (ValueError, UnicodeDecodeError) as error:
         raise ValueError("invalid cursor") from error
+
+
+def _evidence_path(cases_dir: Path, record: dict | None, case_id: str, name: str) -> Path:
+    """Only a file the record lists (or capture.json): a name from a request never reaches the disk."""
+    if record is None:
+        raise UnknownCase(case_id)
+    known = {e["name"] for e in record["evidence"]} | {"capture.json"}
+    if name not in known:
+        raise FileNotFoundError(f"{case_id}/{name}")
+    return cases_dir / case_id / name
+
+
+def read_tables(data_dir) -> dict:
+    """The tables as the store sees them, without opening (or locking) the directory: the snapshot with
+    the journal's complete lines replayed on top (a line without its newline is a write in progress)."""
+    data_dir = Path(data_dir)
+    snapshot = data_dir / "testimone.json"
+    tables = json.loads(snapshot.read_bytes()) if snapshot.exists() else {}
+    lines, _ = _read_lines(data_dir / "journal.jsonl")
+    for line in lines:
+        change = json.loads(line)
+        table = tables.setdefault(change["table"], {})
+        if change["doc"] is None:
+            table.pop(str(change["doc_id"]), None)
+        else:
+            table[str(change["doc_id"])] = change["doc"]
+    return tables
+
+
+class StoreView:
+    """A read-only view of a data directory, as it was when the view was made. It takes no lock, so it
+    works beside the running server that holds the directory (`testimone export`, `testimone verify`)."""
+
+    def __init__(self, data_dir):
+        self.data_dir = Path(data_dir)
+        self.cases_dir = self.data_dir / CASES
+        tables = read_tables(self.data_dir)
+        self._cases = {doc["id"]: doc for doc in tables.get(CASES, {}).values()}
+        self._settings = {doc["key"]: doc["value"] for doc in tables.get(SETTINGS, {}).values()}
+
+    def get(self, case_id: str) -> dict | None:
+        return copy.deepcopy(self._cases.get(case_id))
+
+    def records(self) -> dict:
+        """{case id: record} of every case."""
+        return copy.deepcopy(self._cases)
+
+    def get_setting(self, key: str, default=None):
+        return copy.deepcopy(self._settings.get(key, default))
+
+    def read_evidence(self, case_id: str, name: str) -> bytes:
+        return _evidence_path(self.cases_dir, self.get(case_id), case_id, name).read_bytes()
 
 
 def get_store() -> Store:

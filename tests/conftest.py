@@ -63,12 +63,10 @@ def make_capture(kind="offence", **overrides) -> dict:
 @pytest.fixture
 def pinned_today(monkeypatch):
     """Tests with fixed dates pin "today" (Italian time) so that they keep their meaning."""
-    from server import schemas
-    from server.api import captures, cases
+    from server.domain import schemas
 
     day = date(2026, 11, 23)
-    for module in (schemas, cases, captures):
-        monkeypatch.setattr(module, "today_in_italy", lambda: day)
+    monkeypatch.setattr(schemas, "today_in_italy", lambda: day)  # everything asks it through this module
     return day
 
 

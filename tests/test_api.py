@@ -80,7 +80,7 @@ def test_testimonial_fields(client):
 def test_known_since_defaults_to_today(client):
     body = make_capture("offence", offence={"category": "insult"})
     case = client.get(post(client, body).json["links"]["self"]).json
-    from server.schemas import today_in_italy
+    from server.domain.schemas import today_in_italy
     assert case["known_since"] == today_in_italy().isoformat()
 
 

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from conftest import HOST, TOKEN, make_capture, tree_digest
 from server import create_app
-from server.bundle import ASSETS
+from server.render.bundle import ASSETS
 from server.cli import main
 from test_timestamps import close, evidence_app, local_tsa, post_capture, wait_for  # noqa: F401 (fixture)
 

@@ -323,7 +323,7 @@ def test_withdrawal_drops_the_cached_pdfs(client):
 
     from pypdf import PdfReader
 
-    from server import documents
+    from server.render import pdf as documents
 
     def pdf_text(path):
         response = client.get(path)

@@ -11,11 +11,14 @@ import threading
 from contextlib import contextmanager
 from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
 
-from server import documents, profile, samples
+from server.domain import profile
+from server.render import document_types, pdf as documents, samples
+from server.services import documents as document_service
 
 ISSUED = date(2026, 11, 24)
 
@@ -93,7 +96,7 @@ def link_targets(pdf: bytes) -> list[str]:
     return targets
 
 
-BUNDLED_FONTS = ("IBM-Plex", "Noto-Sans-Hebrew", "Noto-Sans-Arabic", "Noto-Emoji")
+BUNDLED_FONTS = ("IBM-Plex", "Noto-Sans-Hebrew", "Noto-Sans-Arabic", "Testimone-Emoji")
 
 
 @pytest.fixture(scope="module")
@@ -102,12 +105,12 @@ def sample_pdfs(tmp_path_factory):
     out = tmp_path_factory.mktemp("samples")
     documents.clear_cache()
     with log_guard():
-        paths = samples.render_samples(out)
+        paths = document_service.render_samples(out)
     return {path.name.removesuffix(".pdf"): path.read_bytes() for path in paths}
 
 
 def test_render_samples_writes_every_document_in_both_languages(sample_pdfs):
-    assert sorted(sample_pdfs) == sorted(f"{label}.{lang}" for _, _, label in samples.cases()
+    assert sorted(sample_pdfs) == sorted(f"{label}.{lang}" for _, _, label in document_service.sample_cases()
                                          for lang in ("it", "en"))
     for name, pdf in sample_pdfs.items():
         assert pdf.startswith(b"%PDF-"), name
@@ -132,6 +135,66 @@ def test_footer_has_document_version_and_record_hash(sample_pdfs):
         version = documents.catalogue(name.split(".")[0].removesuffix("_pending").removesuffix("_done"))["version"]
         assert version in text, name
         assert samples.testimonial()["sha256"] in text or samples.offence()["sha256"] in text, name
+
+
+# -- fonts: digits from the text fonts, emoji from the bundled font, with or without a colour emoji font --
+
+SYSTEM_FONTS_CONF = Path("/etc/fonts/fonts.conf")
+COLOUR_EMOJI = Path("/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf")
+EMOJI_TEXT = "Voto 10/10 #1 *** © ® 😀 ❤️ 👍🏽 🇮🇹 🍕 — il cuoco è un truffatore"
+
+
+@pytest.fixture(params=["with colour emoji", "without colour emoji"])
+def system_emoji(request, tmp_path, monkeypatch):
+    """The system's fonts with Noto Color Emoji present or hidden, through a FONTCONFIG_FILE of the test's own
+    (WeasyPrint loads the configuration afresh for every document)."""
+    if not COLOUR_EMOJI.is_file():
+        pytest.fail(f"{COLOUR_EMOJI} missing: run `bash scripts/system-deps.sh --test`")
+    if request.param.startswith("with "):
+        select = f"<dir>{COLOUR_EMOJI.parent}</dir>"
+    else:
+        select = ("<selectfont><rejectfont><pattern><patelt name='color'><bool>true</bool></patelt>"
+                  "</pattern></rejectfont></selectfont>")
+    conf = tmp_path / "fonts.conf"
+    conf.write_text('<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "urn:fontconfig:fonts.dtd">\n'
+                    f"<fontconfig><include>{SYSTEM_FONTS_CONF}</include>{select}</fontconfig>\n")
+    monkeypatch.setenv("FONTCONFIG_FILE", str(conf))
+    found = subprocess.run(["fc-match", "--format=%{file}", "Noto Color Emoji"], capture_output=True, text=True,
+                           check=True).stdout
+    assert (found == str(COLOUR_EMOJI)) == request.param.startswith("with "), found  # the selection works
+    documents.clear_cache()
+    yield
+    documents.clear_cache()
+
+
+def characters_by_font(pdf: bytes) -> dict[str, set[str]]:
+    """Which characters each embedded font draws (pypdf reports the font of every text run)."""
+    drawn = {}
+
+    def visit(text, matrix, text_matrix, font, size):
+        if font and text.strip():
+            name = str(font["/BaseFont"]).split("+", 1)[-1]
+            drawn.setdefault(name, set()).update(text.strip())
+
+    for page in PdfReader(io.BytesIO(pdf)).pages:
+        page.extract_text(visitor_text=visit)
+    return drawn
+
+
+@pytest.mark.parametrize("lang", ["it", "en"])
+def test_digits_come_from_the_text_fonts_and_emoji_from_the_bundled_font(system_emoji, lang):
+    record = {**samples.offence(), "text": EMOJI_TEXT}
+    pdf = render_checked("incident_report", record, lang=lang, shot=samples.screenshot())
+    fonts = font_names(pdf)
+    assert all(f.startswith(BUNDLED_FONTS) for f in fonts), fonts  # no Noto-Color-Emoji, no system font
+    drawn = characters_by_font(pdf)
+    emoji_font = {c for name, chars in drawn.items() if "Emoji" in name for c in chars}
+    assert {"😀", "🍕"} <= emoji_font
+    assert not {c for c in emoji_font if c.isascii() or c in "©®"}, emoji_font
+    text_fonts = {c for name, chars in drawn.items() if name.startswith("IBM-Plex") for c in chars}
+    assert set("0123456789#*©®") <= text_fonts
+    text = text_of(pdf)
+    assert "IT01234567897" in text and "10/10 #1 ***" in text and "art. 595" in text
 
 
 # -- consent request (LEGAL.md "Consent-request PDF") -------------------------------------------
@@ -410,7 +473,7 @@ def test_hostile_content_is_literal_text_and_fetches_nothing(document, lang):
     assert all(target.startswith(("http://", "https://")) for target in link_targets(pdf))
     fonts = font_names(pdf)
     assert all(f.startswith(BUNDLED_FONTS) for f in fonts), fonts
-    assert any(f.startswith("Noto-Emoji") for f in fonts) and any(f.startswith("Noto-Sans-Hebrew") for f in fonts)
+    assert any(f.startswith("Testimone-Emoji") for f in fonts) and any(f.startswith("Noto-Sans-Hebrew") for f in fonts)
     # Layout holds: every page keeps its header and numbered footer, and the text flows over pages.
     pages = PdfReader(io.BytesIO(pdf)).pages
     assert 5 <= len(pages) <= 40
@@ -422,7 +485,7 @@ def test_hostile_content_is_literal_text_and_fetches_nothing(document, lang):
 def test_fetcher_refuses_files_and_network_and_logs_it(provokes_refusals):
     with CountingServer() as server:
         html = (f'<link rel="stylesheet" href="style.css"><p>ok</p><img src="file:///etc/hostname">'
-                f'<img src="{server.url}/a.png"><img src="{documents.BASE_URL}../server/documents.py">'
+                f'<img src="{server.url}/a.png"><img src="{documents.BASE_URL}../server/render/pdf.py">'
                 f'<div style="background: url({server.url}/b.png)">x</div>')
         with log_guard(expected=("Refused to fetch", "Failed to load")) as messages:
             pdf = documents.write_pdf(html)
@@ -431,7 +494,7 @@ def test_fetcher_refuses_files_and_network_and_logs_it(provokes_refusals):
     refused = [m for m in messages if m.startswith("Refused to fetch")]
     assert any("file:///etc/hostname" in m for m in refused)
     assert any(f"{server.url}/a.png" in m for m in refused) and any(f"{server.url}/b.png" in m for m in refused)
-    assert any("documents.py" in m for m in refused)  # ../ out of pdf_templates/ is refused
+    assert any("pdf.py" in m for m in refused)  # ../ out of pdf_templates/ is refused
     fetcher = documents.TemplateOnlyFetcher()
     assert fetcher.fetch(documents.BASE_URL + "style.css").read().startswith(b"/*")
     assert fetcher.fetch("data:text/plain;base64,b2s=").read() == b"ok"
@@ -494,7 +557,8 @@ def test_rendering_is_deterministic_and_dated_from_the_record():
 # -- string catalogues ------------------------------------------------------------------------------
 
 def test_every_string_has_both_languages_with_the_same_placeholders():
-    for document in documents.DOCUMENTS:
+    for kind in document_types.TYPES.values():
+        document = kind.catalogue
         for key, value in documents.catalogue(document).items():
             if key == "version":
                 continue
@@ -505,8 +569,9 @@ def test_every_string_has_both_languages_with_the_same_placeholders():
 
 def test_every_literal_key_used_by_a_template_exists():
     common = set(documents.catalogue("common"))
-    for document in documents.DOCUMENTS:
-        source = (documents.TEMPLATE_DIR / f"{document}.html").read_text()
+    for kind in document_types.TYPES.values():
+        document = kind.catalogue
+        source = (documents.TEMPLATE_DIR / kind.template).read_text()
         keys = set(re.findall(r"t\('([\w.]*\w)'", source))
         assert keys <= set(documents.catalogue(document)), (document, keys - set(documents.catalogue(document)))
     shared = (documents.TEMPLATE_DIR / "_macros.html").read_text() + (documents.TEMPLATE_DIR / "base.html").read_text()
@@ -645,7 +710,7 @@ def test_log_guard_fails_a_test_on_a_weasyprint_warning(provokes_refusals):
 
 
 def test_incident_report_shows_server_and_browser_clocks():
-    record = next(r for name, r, _ in samples.cases() if name == "incident_report")
+    record = samples.offence()
     record = {**record, "captured_at": "2026-11-23T14:12:44.000Z",
               "context": {**record["context"], "captured_at_client": "2026-11-23T14:12:41.500Z"},
               "clock": None}

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from server import legal
+from server.domain import legal
 
 
 @pytest.mark.parametrize("start, months, due, moved", [

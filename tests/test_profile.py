@@ -1,7 +1,8 @@
 import pytest
 
-from server import profile
-from server.samples import PROFILE
+from server.domain import profile
+from server.domain.errors import Invalid
+from server.render.samples import PROFILE
 
 
 def test_sample_profile_is_valid_and_complete():
@@ -37,21 +38,21 @@ def test_normalise_trims_blanks_and_vat_spacing():
     ("signatory_name", {"first": "Ada"}),
 ])
 def test_bad_values_name_their_field(field, value):
-    with pytest.raises(profile.ProfileError) as error:
+    with pytest.raises(Invalid) as error:
         profile.validate({**PROFILE, field: value})
     assert error.value.field == field
     assert field in error.value.message
 
 
 def test_unknown_field_is_refused_by_name():
-    with pytest.raises(profile.ProfileError) as error:
+    with pytest.raises(Invalid) as error:
         profile.validate({**PROFILE, "iban": "IT60X0542811101000000123456"})
     assert error.value.field == "iban"
 
 
 @pytest.mark.parametrize("body", [[], "profile", None, 3])
 def test_profile_must_be_an_object(body):
-    with pytest.raises(profile.ProfileError) as error:
+    with pytest.raises(Invalid) as error:
         profile.validate(body)
     assert error.value.field is None
 

@@ -9,7 +9,7 @@ import weasyprint
 from cryptography import x509
 from pyhanko.pdf_utils.reader import PdfFileReader
 
-from server.signing import ensure_identity, sign_pdf
+from server.trust.signing import ensure_identity, sign_pdf
 from server.store import Store
 from test_timestamps import local_tsa  # noqa: F401 (fixture)
 

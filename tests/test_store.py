@@ -12,8 +12,8 @@ import urllib.request
 import pytest
 
 from conftest import TOKEN, make_capture
-from server.integrity import EMPTY_SHA256, check_audit_chain, sha256_hex
-from server.schemas import capture_from_body
+from server.domain.integrity import EMPTY_SHA256, check_audit_chain, sha256_hex
+from server.domain.schemas import capture_from_body
 from server.store import Store, StoreLocked
 
 

@@ -15,7 +15,8 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from conftest import TOKEN, make_capture
 from server import create_app
-from server.timestamps import TimestampError, clock_report, request_timestamp
+from server.trust.clock import clock_report
+from server.trust.timestamps import TimestampError, request_timestamp
 
 
 def _cert(subject, issuer, key, issuer_key, ca, eku=None):

@@ -7,7 +7,7 @@ from click.testing import CliRunner
 
 from conftest import TOKEN, make_capture, tree_digest
 from server.cli import main
-from server.verify import verify
+from server.services.verify import verify
 
 
 def capture(client, **overrides) -> str:

@@ -15,7 +15,7 @@ from cryptography.x509.oid import NameOID
 
 from conftest import TOKEN, make_capture
 from server import create_app
-from server.witness import fetch, text_present
+from server.trust.witness import fetch, text_present
 from test_timestamps import close, wait_for
 
 COMMENT = "Il peggior ristorante della città, il cuoco è un incapace."

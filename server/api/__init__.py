@@ -1,7 +1,7 @@
 """The JSON API (/api): authentication, error answers, and the routes of each area's module.
 
 Every module of this package is imported here: it registers its routes on `bp` and describes them
-in its `OPENAPI_PATHS` (collected by server/openapi.py).
+in its `OPENAPI_PATHS` (collected by server/api/openapi.py).
 """
 import importlib
 import pkgutil
@@ -9,6 +9,7 @@ import pkgutil
 from flask import Blueprint, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from ..domain.errors import DomainError, Invalid, NotAllowed, NotFound
 from ..errors import ApiError
 from ..security import check_token
 
@@ -28,7 +29,7 @@ def only_parameters(*allowed: str) -> None:
     """Refuse a query parameter the route does not know (a typo would otherwise be silently ignored)."""
     unknown = sorted(set(request.args) - set(allowed))
     if unknown:
-        raise ApiError(400, "invalid_field", f"Unknown parameter '{unknown[0]}'.", unknown[0])
+        raise Invalid(unknown[0], f"Unknown parameter '{unknown[0]}'.")
 
 
 @bp.before_request
@@ -41,9 +42,18 @@ def authenticate():
     check_token(token)
 
 
+STATUS = {Invalid: 400, NotFound: 404, NotAllowed: 409}
+
+
 @bp.app_errorhandler(ApiError)
 def api_error(error: ApiError):
     return jsonify(error.to_dict()), error.status
+
+
+@bp.errorhandler(DomainError)
+def domain_error(error: DomainError):
+    """What the rules refused, as the JSON error every API answer takes."""
+    return api_error(ApiError(STATUS[type(error)], error.code, error.message, error.field))
 
 
 @bp.app_errorhandler(HTTPException)

@@ -1,18 +1,15 @@
 """Captures: health, create, list, read one, and the OpenAPI document."""
-from datetime import date
-
 from flask import current_app, jsonify, request
 
 from .. import __version__
-from ..openapi import document, error_responses, json_response
-from ..errors import ApiError
-from ..cases import refresh_deadlines
-from ..legal import ADVICE, compute_deadlines
-from ..schemas import KINDS, PLATFORMS, capture_from_body, parse_json_body, today_in_italy
+from ..domain.errors import Invalid
+from ..domain.legal import ADVICE
+from ..domain.schemas import KINDS, PLATFORMS, parse_json_body
+from ..services import cases
 from ..store import decode_cursor, get_store
 from . import bp, only_parameters
+from .openapi import document, error_responses, json_response
 
-INITIAL_STATUS = {"testimonial": "consent_requested", "offence": "documented"}
 MAX_LIMIT = 200
 SUMMARY_TEXT = 280
 
@@ -22,15 +19,8 @@ def links(case_id: str) -> dict:
             "dashboard": f"/cases/{case_id}"}
 
 
-def load_case(case_id: str) -> dict:
-    record = get_store().get(case_id)
-    if record is None:
-        raise ApiError(404, "not_found", f"No case with id '{case_id}'.", "id")
-    return record
-
-
 def summary(record: dict) -> dict:
-    refresh_deadlines(record, today_in_italy())  # an open deadline turns missed with time alone
+    """A case in a list: its text cut short, its deadlines as refreshed by the service."""
     text = record.get("text") or ""
     return {
         "id": record["id"], "kind": record["kind"], "status": record["status"],
@@ -50,15 +40,7 @@ def health():
 @bp.post("/captures")
 def create_capture():
     body = parse_json_body(request.get_data(cache=False))
-    fields, files = capture_from_body(body)
-    state = {"status": INITIAL_STATUS[fields["kind"]]}
-    if fields["kind"] == "offence":
-        state["known_since"] = fields["offence"]["known_since"]
-        state["deadlines"] = compute_deadlines(fields["offence"]["category"], date.fromisoformat(state["known_since"]),
-                                               [], today_in_italy())
-    record = get_store().create_capture(fields, files, **state)
-    for hook in current_app.extensions.get("testimone.on_capture", []):
-        record = hook(record) or record
+    record = cases.capture(get_store(), body, current_app.extensions.get("testimone.on_capture", []))
     answer = {"id": record["id"], "kind": record["kind"], "sha256": record["sha256"],
               "captured_at": record["captured_at"], "status": record["status"], "links": links(record["id"])}
     if record["kind"] == "offence":  # a negative but legitimate review is not an offence: say so every time
@@ -69,7 +51,7 @@ def create_capture():
 def _choice(name: str, allowed: list[str]) -> str | None:
     value = request.args.get(name)
     if value is not None and value not in allowed:
-        raise ApiError(400, "invalid_field", f"'{name}' must be one of {', '.join(allowed)}.", name)
+        raise Invalid(name, f"'{name}' must be one of {', '.join(allowed)}.")
     return value
 
 
@@ -81,29 +63,28 @@ def list_captures():
     only_parameters(*LIST_PARAMETERS)
     limit_text = request.args.get("limit", "50")
     if not limit_text.isdigit() or not 1 <= int(limit_text) <= MAX_LIMIT:
-        raise ApiError(400, "invalid_field", f"'limit' must be a whole number from 1 to {MAX_LIMIT}.", "limit")
+        raise Invalid("limit", f"'limit' must be a whole number from 1 to {MAX_LIMIT}.")
     cursor = request.args.get("cursor")
     if cursor is not None:
         try:
             decode_cursor(cursor)
         except ValueError:
-            raise ApiError(400, "invalid_field", "'cursor' is not a cursor this server handed out.",
-                           "cursor") from None
+            raise Invalid("cursor", "'cursor' is not a cursor this server handed out.") from None
     q = request.args.get("q")
     if q is not None and len(q) > 200:
-        raise ApiError(400, "invalid_field", "'q' is longer than 200 characters.", "q")
+        raise Invalid("q", "'q' is longer than 200 characters.")
     status = request.args.get("status")
     if status is not None and (len(status) > 40 or not status.replace("_", "").isalpha()):
-        raise ApiError(400, "invalid_field", "'status' is not a status name.", "status")
-    records, next_cursor = get_store().list(
-        kind=_choice("kind", KINDS), status=status, platform=_choice("platform", PLATFORMS),
+        raise Invalid("status", "'status' is not a status name.")
+    records, next_cursor = cases.list_cases(
+        get_store(), kind=_choice("kind", KINDS), status=status, platform=_choice("platform", PLATFORMS),
         q=q or None, limit=int(limit_text), cursor=cursor)
     return jsonify({"items": [summary(record) for record in records], "next_cursor": next_cursor})
 
 
 @bp.get("/captures/<case_id>")
 def get_capture(case_id: str):
-    record = refresh_deadlines(load_case(case_id), today_in_italy())
+    record = cases.get(get_store(), case_id)
     record["links"] = links(case_id)
     return jsonify(record)
 

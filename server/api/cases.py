@@ -1,210 +1,29 @@
 """Case workflows: consent, placements, withdrawal, offence steps, signals, authors, the deadlines feed.
 
-The rules live in server/cases.py and server/legal.py; this module validates the request, runs the
-rule inside store.update (one serialised, journaled write with its history event) and answers.
+Each route parses the request, calls server/services/ and formats the answer.
 """
-import secrets
-
 from flask import Response, jsonify, request
-from jsonschema import Draft202012Validator
 
-from .. import cases, documents, legal
-from ..calendar import deadlines_feed
-from ..errors import ApiError
-from ..integrity import sha256_hex
-from ..openapi import error_responses, json_response
-from ..schemas import (BASE64, DATE, OPTIONAL_URL, PURPOSES, check_date, check_url, decode_base64,
-                       parse_json_body, text, today_in_italy, validate)
-from ..store import get_store, iso_utc, utc_now
+from ..domain import cases as case_rules, legal
+from ..domain.errors import Invalid
+from ..domain.schemas import parse_json_body
+from ..services import cases, deadlines
+from ..services.cases import (ACTION_SCHEMA, CASE_PATCH_SCHEMA, CONSENT_SCHEMA, PLACEMENT_PATCH_SCHEMA,
+                              PLACEMENT_SCHEMA, REVOCATION_SCHEMA)
+from ..store import get_store
 from . import bp, only_parameters, query_token_allowed
-from .captures import CASE_ID, links, load_case, summary
-
-# Files an owner attaches as proof (a customer's reply, a screenshot of a removed page).
-EVIDENCE_TYPES = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp", "application/pdf": "pdf",
-                  "text/plain": "txt", "message/rfc822": "eml"}
-EVIDENCE = {"type": ["object", "null"], "additionalProperties": False, "required": ["media_type", "data"],
-            "properties": {"media_type": {"enum": list(EVIDENCE_TYPES)}, "data": BASE64}}
-
-
-def _object(required: list[str], properties: dict, **extra) -> dict:
-    return {"type": "object", "additionalProperties": False, "required": required, "properties": properties,
-            **extra}
-
-
-CONSENT_SCHEMA = _object(["decision", "purposes", "photo", "attribution", "received_via", "received_at"], {
-    "decision": {"enum": ["granted", "partial", "denied"]},
-    "purposes": _object(PURPOSES, {p: {"type": "boolean"} for p in PURPOSES}),
-    "photo": {"type": "boolean"},
-    "attribution": {"enum": cases.ATTRIBUTIONS},
-    "received_via": {"enum": cases.RECEIVED_VIA},
-    "received_at": DATE,
-    "evidence": EVIDENCE,
-})
-PLACEMENT_SCHEMA = _object(["channel", "published_at"], {
-    "channel": {"enum": cases.CHANNELS}, "url": OPTIONAL_URL, "description": text(1000), "published_at": DATE})
-PLACEMENT_PATCH_SCHEMA = _object(["removed_at"], {"removed_at": DATE, "evidence": EVIDENCE})
-REVOCATION_SCHEMA = _object(["received_at", "received_via"], {
-    "received_at": DATE, "received_via": {"enum": cases.RECEIVED_VIA}})
-ACTION_SCHEMA = _object(["type", "date"], {
-    "type": {"enum": cases.ACTION_TYPES}, "date": DATE, "reference": text(500), "notes": text(5000),
-    "due": {"anyOf": [DATE, {"type": "null"}],
-            "description": "removal_demand_sent only: the compliance date written in the demand"}})
-CASE_PATCH_SCHEMA = _object([], {
-    "known_since": DATE, "reason": {"type": "string", "minLength": 1, "maxLength": 1000},
-    "signals": {"type": "array", "items": {"enum": cases.SIGNALS}, "uniqueItems": True}}, minProperties=1)
-
-VALIDATORS = {name: Draft202012Validator(schema) for name, schema in {
-    "consent": CONSENT_SCHEMA, "placement": PLACEMENT_SCHEMA, "placement_patch": PLACEMENT_PATCH_SCHEMA,
-    "revocation": REVOCATION_SCHEMA, "action": ACTION_SCHEMA, "case_patch": CASE_PATCH_SCHEMA}.items()}
-
-
-def _signature_ok(media_type: str, data: bytes) -> bool:
-    signatures = {"image/png": b"\x89PNG\r\n\x1a\n", "image/jpeg": b"\xff\xd8\xff", "application/pdf": b"%PDF-"}
-    if media_type in signatures:
-        return data.startswith(signatures[media_type])
-    if media_type == "image/webp":
-        return data[:4] == b"RIFF" and data[8:12] == b"WEBP"
-    try:  # text/plain, message/rfc822: readable text
-        return "\x00" not in data.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-
-
-def _decode_evidence(obj: dict | None, field: str) -> tuple[bytes, str] | None:
-    if not obj:
-        return None
-    data = decode_base64(obj["data"], f"{field}.data")
-    if not _signature_ok(obj["media_type"], data):
-        raise ApiError(400, "media_type_mismatch", f"'{field}.data' is not {obj['media_type']} (the bytes do "
-                                                   "not match the media type).", f"{field}.media_type")
-    return data, obj["media_type"]
-
-
-def _store_evidence(case_id: str, prefix: str, decoded: tuple[bytes, str] | None) -> dict | None:
-    if decoded is None:
-        return None
-    data, media_type = decoded
-    name = f"{prefix}-{secrets.token_hex(4)}.{EVIDENCE_TYPES[media_type]}"
-    entry = get_store().add_evidence(case_id, name, data, media_type)
-    return {"name": entry["name"], "sha256": entry["sha256"]}
-
-
-def _now() -> str:
-    return iso_utc(utc_now())
+from .captures import CASE_ID, links, summary
+from .openapi import error_responses, json_response
 
 
 def case_answer(record: dict) -> dict:
+    """The case as a step answers it: with its links and, for an offence, its deadlines and the advice."""
     record["links"] = links(record["id"])
     if record["kind"] == "offence":
-        cases.refresh_deadlines(record, today_in_italy())
+        case_rules.refresh_deadlines(record, cases.today())
         record["advice"] = legal.ADVICE[record.get("language") or "it"]
     return record
 
-
-def _dry_run(case_id: str, step) -> dict:
-    """Run a step on a copy first: a refused step (404/409/400) must not leave an evidence file behind."""
-    record = load_case(case_id)
-    step(record)
-    return record
-
-
-# -- steps: a body in, the stored result out. The routes below and the dashboard's forms share them. --
-
-def consent_step(case_id: str, body: dict) -> dict:
-    validate(VALIDATORS["consent"], body)
-    check_date(body["received_at"], "received_at", not_future=True)
-    decoded = _decode_evidence(body.get("evidence"), "evidence")
-    now = _now()
-    _dry_run(case_id, lambda record: cases.record_consent(record, body, None, now))
-    evidence = _store_evidence(case_id, "consent", decoded)
-    record = get_store().update(case_id, lambda record: cases.record_consent(record, body, evidence, now),
-                                "consent.answered", decision=body["decision"],
-                                granted=[p for p in PURPOSES if body["purposes"][p]], photo=body["photo"],
-                                received_via=body["received_via"], received_at=body["received_at"],
-                                evidence=evidence and evidence["sha256"])
-    return case_answer(record)
-
-
-def placement_step(case_id: str, body: dict) -> dict:
-    validate(VALIDATORS["placement"], body)
-    check_url(body.get("url"), "url")
-    check_date(body["published_at"], "published_at", not_future=True)
-    now = _now()
-    load_case(case_id)
-    added = {}
-
-    def step(record):
-        added.update(cases.add_placement(record, body, now))
-
-    record = get_store().update(case_id, step, "placement.added", channel=body["channel"],
-                                published_at=body["published_at"])
-    return {"id": added["id"], "placement": added, "status": record["status"]}
-
-
-def removal_step(case_id: str, placement_id: str, body: dict) -> dict:
-    validate(VALIDATORS["placement_patch"], body)
-    check_date(body["removed_at"], "removed_at", not_future=True)
-    decoded = _decode_evidence(body.get("evidence"), "evidence")
-    _dry_run(case_id, lambda record: cases.remove_placement(record, placement_id, body["removed_at"], None))
-    evidence = _store_evidence(case_id, f"removal-{placement_id}", decoded)
-    record = get_store().update(
-        case_id, lambda record: cases.remove_placement(record, placement_id, body["removed_at"], evidence),
-        "placement.removed", placement=placement_id, removed_at=body["removed_at"],
-        evidence=evidence and evidence["sha256"])
-    return case_answer(record)
-
-
-def revocation_step(case_id: str, body: dict) -> dict:
-    validate(VALIDATORS["revocation"], body)
-    check_date(body["received_at"], "received_at", not_future=True)
-    now = _now()
-    current = load_case(case_id)
-    files = cases.personal_files(current)
-    cases.withdraw(current, body, now)  # dry run: store.erase deletes the files before it applies the change
-    record = get_store().erase(case_id, list(files), lambda record: cases.withdraw(record, body, now),
-                               "consent.withdrawn", received_at=body["received_at"],
-                               received_via=body["received_via"], erased=files)
-    documents.forget(case_id)  # the cached PDFs print the erased text
-    return {"id": case_id, "status": record["status"], "erased": record["erasure"]["erased"],
-            "to_take_down": cases.active_placements(record)}
-
-
-def action_step(case_id: str, body: dict) -> dict:
-    validate(VALIDATORS["action"], body)
-    check_date(body["date"], "date", not_future=True)
-    check_date(body.get("due"), "due")
-    today, now = today_in_italy(), _now()
-    load_case(case_id)
-    record = get_store().update(case_id, lambda record: cases.record_action(record, body, today, now),
-                                "action.recorded", type=body["type"], date=body["date"])
-    return case_answer(record)
-
-
-def patch_step(case_id: str, body: dict) -> dict:
-    validate(VALIDATORS["case_patch"], body)
-    if "known_since" in body and "reason" not in body:
-        raise ApiError(400, "invalid_field", "'reason' is required when 'known_since' changes.", "reason")
-    if "reason" in body and "known_since" not in body:
-        raise ApiError(400, "invalid_field", "'reason' goes with a new 'known_since'.", "reason")
-    check_date(body.get("known_since"), "known_since", not_future=True)
-    today, now = today_in_italy(), _now()
-
-    def step(record):
-        if "known_since" in body:
-            cases.change_known_since(record, body["known_since"], body["reason"], today, now)
-        if "signals" in body:
-            cases.set_signals(record, body["signals"])
-
-    before = load_case(case_id)
-    details = {"signals": body["signals"]} if "signals" in body else {}
-    if "known_since" in body:  # the reason is the owner's own words: in the record; its hash in the audit log
-        details.update({"known_since_from": before.get("known_since"), "known_since_to": body["known_since"],
-                        "reason_sha256": sha256_hex(body["reason"].encode())})
-    record = get_store().update(case_id, step, "case.updated", **details)
-    return case_answer(record)
-
-
-# -- routes ---------------------------------------------------------------------------------------
 
 def _json() -> dict:
     return parse_json_body(request.get_data(cache=False))
@@ -212,41 +31,33 @@ def _json() -> dict:
 
 @bp.post("/captures/<case_id>/consent")
 def record_consent(case_id: str):
-    return jsonify(consent_step(case_id, _json())), 201
+    return jsonify(case_answer(cases.record_consent(get_store(), case_id, _json()))), 201
 
 
 @bp.post("/captures/<case_id>/placements")
 def add_placement(case_id: str):
-    return jsonify(placement_step(case_id, _json())), 201, {"Location": f"/api/captures/{case_id}"}
+    return (jsonify(cases.add_placement(get_store(), case_id, _json())), 201,
+            {"Location": f"/api/captures/{case_id}"})
 
 
 @bp.patch("/captures/<case_id>/placements/<placement_id>")
 def remove_placement(case_id: str, placement_id: str):
-    return jsonify(removal_step(case_id, placement_id, _json()))
+    return jsonify(case_answer(cases.remove_placement(get_store(), case_id, placement_id, _json())))
 
 
 @bp.post("/captures/<case_id>/revocation")
 def revoke_consent(case_id: str):
-    return jsonify(revocation_step(case_id, _json()))
+    return jsonify(cases.withdraw(get_store(), case_id, _json()))
 
 
 @bp.post("/captures/<case_id>/actions")
 def record_action(case_id: str):
-    return jsonify(action_step(case_id, _json())), 201
+    return jsonify(case_answer(cases.record_action(get_store(), case_id, _json()))), 201
 
 
 @bp.patch("/captures/<case_id>")
 def patch_case(case_id: str):
-    return jsonify(patch_step(case_id, _json()))
-
-
-def all_records() -> list[dict]:
-    records, cursor = [], None
-    while True:
-        page, cursor = get_store().list(limit=200, cursor=cursor)
-        records += page
-        if cursor is None:
-            return records
+    return jsonify(case_answer(cases.update_case(get_store(), case_id, _json())))
 
 
 @bp.get("/authors")
@@ -254,9 +65,8 @@ def author():
     only_parameters("profile_url")
     profile_url = request.args.get("profile_url")
     if not profile_url:
-        raise ApiError(400, "invalid_field", "'profile_url' is required.", "profile_url")
-    check_url(profile_url, "profile_url")
-    view = cases.author_view(profile_url, all_records())
+        raise Invalid("profile_url", "'profile_url' is required.")
+    view = cases.author(get_store(), profile_url)
     view["cases"] = [summary(record) for record in view["cases"]]
     return jsonify(view)
 
@@ -265,10 +75,7 @@ def author():
 @query_token_allowed
 def deadlines_ics():
     only_parameters("token", "lang")
-    lang = request.args.get("lang", "it")
-    if lang not in ("it", "en"):
-        raise ApiError(400, "invalid_field", "'lang' must be 'it' or 'en'.", "lang")
-    feed = deadlines_feed(all_records(), today_in_italy(), lang, request.host_url.rstrip("/"))
+    feed = deadlines.feed(get_store(), request.args.get("lang", "it"), request.host_url.rstrip("/"))
     return Response(feed, mimetype="text/calendar",
                     headers={"Content-Disposition": 'inline; filename="testimone-deadlines.ics"'})
 
@@ -281,7 +88,7 @@ CASE = {"$ref": "#/components/schemas/Case"}
 PLACEMENT_ID = {"name": "placement_id", "in": "path", "required": True,
                 "schema": {"type": "string", "maxLength": 64}}
 PLACEMENT = {"type": "object", "required": ["id", "channel", "published_at", "removed_at"],
-             "properties": {"id": {"type": "string"}, "channel": {"enum": cases.CHANNELS},
+             "properties": {"id": {"type": "string"}, "channel": {"enum": case_rules.CHANNELS},
                             "url": {"type": ["string", "null"]}, "description": {"type": ["string", "null"]},
                             "published_at": {"type": "string"}, "removed_at": {"type": ["string", "null"]}}}
 

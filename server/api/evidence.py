@@ -1,22 +1,17 @@
 """Evidence: the bundle of a case, verification of the whole data directory, the second-witness recheck."""
 from flask import Response, current_app, jsonify, request
 
-from .. import __version__, bundle, signing
-from ..openapi import error_responses, json_response
+from ..render import bundle
+from ..services import evidence
 from ..store import get_store
-from ..verify import verify as verify_data_dir
-from ..witness import witness_case
 from . import bp, only_parameters
-from .captures import CASE_ID, load_case
+from .captures import CASE_ID
+from .openapi import error_responses, json_response
 
 
 @bp.get("/captures/<case_id>/bundle.zip")
 def case_bundle(case_id: str):
-    record = load_case(case_id)
-    store = get_store()
-    signing.ensure_identity(store.data_dir, signing.business_name(store))  # signs manifest.json
-    documents, note = bundle.fetch_document(bundle.app_getter(current_app._get_current_object()), record)
-    files = bundle.build(store.data_dir, record, documents, note, generator=f"Testimone {__version__}")
+    files = evidence.bundle(get_store(), case_id, tsa_url=current_app.config.get("TSA_URL") or "")
     return Response(bundle.to_zip(files, case_id), mimetype="application/zip", headers={
         "Content-Disposition": f'attachment; filename="testimone-{case_id}.zip"'})
 
@@ -24,17 +19,13 @@ def case_bundle(case_id: str):
 @bp.get("/verify")
 def verify_all():
     only_parameters("case")
-    case_id = request.args.get("case")
-    if case_id is not None:
-        load_case(case_id)
-    return jsonify(verify_data_dir(get_store().data_dir, case_id))
+    return jsonify(evidence.verify(get_store(), request.args.get("case")))
 
 
 @bp.post("/captures/<case_id>/recheck")
 def recheck(case_id: str):
     """Fetch the case's own stored permalink again (never a URL from the request)."""
-    load_case(case_id)
-    return jsonify(witness_case(get_store(), case_id, current_app.config, reason="recheck"))
+    return jsonify(evidence.recheck(get_store(), case_id, current_app.config))
 
 
 TEXT = {"type": "string"}

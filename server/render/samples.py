@@ -1,16 +1,16 @@
-"""Built-in sample cases (invented people, invented text) and `render_samples(out_dir)`.
+"""Built-in sample cases (invented people, invented text).
 
-`testimone render-samples DIR` writes every document in both languages from these, so anyone can look
-at the PDFs without capturing anything. The tests and the benchmark use the same samples.
+`testimone render-samples DIR` writes every document in both languages from these (each document type
+names its samples in server/render/document_types.py), so anyone can look at the PDFs without capturing
+anything. The tests and the benchmark use the same samples.
 """
 import hashlib
 import io
 from datetime import date
-from pathlib import Path
 
 from PIL import Image, ImageDraw
 
-from . import documents, legal
+from ..domain import legal
 
 PROFILE = {
     "business_name": "Trattoria Al Gelso Invento",
@@ -116,7 +116,7 @@ def offence() -> dict:
 
 
 def withdrawn(complete: bool = True) -> dict:
-    """The testimonial after the author withdrew consent (personal fields erased, as server/cases.py does)."""
+    """The testimonial after the author withdrew consent (personal fields erased, as server/domain/cases.py does)."""
     record = testimonial()
     record.update(status="taken_down" if complete else "consent_withdrawn",
                   author={"name": None, "profile_url": None}, text=None, permalink=None, posted_at_text=None)
@@ -137,27 +137,3 @@ def withdrawn(complete: bool = True) -> dict:
          "recorded_at": "2026-11-27T10:00:00Z"},
     ]
     return record
-
-
-def cases() -> list[tuple[str, dict, str]]:
-    """(document, record, label) for every sample the command renders."""
-    return [("consent_request", testimonial(), "consent_request"),
-            ("incident_report", offence(), "incident_report"),
-            ("removal_demand", offence(), "removal_demand"),
-            ("takedown", withdrawn(complete=False), "takedown_pending"),
-            ("takedown", withdrawn(complete=True), "takedown_done")]
-
-
-def render_samples(out_dir) -> list[Path]:
-    """Write every sample document in Italian and English to out_dir; returns the files written."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    shot = screenshot()
-    written = []
-    for document, record, label in cases():
-        image = shot if any(e["name"] == "screenshot.png" for e in record["evidence"]) else None
-        for lang in documents.LANGUAGES:
-            path = out / f"{label}.{lang}.pdf"
-            path.write_bytes(documents.render(document, record, PROFILE, lang, image, issued_on=date(2026, 11, 24)))
-            written.append(path)
-    return written

@@ -22,7 +22,7 @@ from urllib.parse import urljoin, urlsplit
 
 from cryptography import x509
 
-from .integrity import canonical_json
+from ..domain.integrity import canonical_json
 
 TIMEOUT = 15
 MAX_BODY = 20 * 1024 * 1024

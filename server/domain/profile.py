@@ -10,6 +10,8 @@ import re
 
 from jsonschema import Draft202012Validator
 
+from .errors import Invalid
+
 FIELDS = ("business_name", "legal_form", "address", "vat_number", "email", "pec", "phone", "website",
           "dpo_contact", "signatory_name", "default_language")
 
@@ -62,15 +64,6 @@ FIELD_NAMES = {
 _validator = Draft202012Validator(SCHEMA)
 
 
-class ProfileError(ValueError):
-    """A profile value that does not fit the schema; `field` names it."""
-
-    def __init__(self, field: str | None, message: str):
-        super().__init__(message)
-        self.field = field
-        self.message = message
-
-
 def normalise(data: dict) -> dict:
     """Trim strings, turn blanks into None, drop spaces from the VAT number and upper-case it."""
     clean = {}
@@ -84,16 +77,16 @@ def normalise(data: dict) -> dict:
 
 
 def validate(data) -> dict:
-    """Return the complete, normalised profile or raise ProfileError naming the first bad field."""
+    """Return the complete, normalised profile or raise Invalid naming the first bad field."""
     if not isinstance(data, dict):
-        raise ProfileError(None, "The profile must be a JSON object.")
+        raise Invalid(None, "The profile must be a JSON object.")
     clean = normalise(data)
     for error in sorted(_validator.iter_errors(clean), key=lambda e: list(e.absolute_path)):
         if error.validator == "additionalProperties":
             unknown = sorted(set(clean) - set(FIELDS))[0]
-            raise ProfileError(unknown, f"Unknown field '{unknown}'.")
+            raise Invalid(unknown, f"Unknown field '{unknown}'.")
         field = str(error.absolute_path[0]) if error.absolute_path else None
-        raise ProfileError(field, f"'{field}': {_explain(error)}")
+        raise Invalid(field, f"'{field}': {_explain(error)}")
     return {**DEFAULTS, **clean}
 
 

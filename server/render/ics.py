@@ -7,25 +7,15 @@ from datetime import date, datetime, timedelta, timezone
 
 from icalendar import Alarm, Calendar, Event
 
-from . import cases, legal
+from ..domain import legal
 
 REMINDER_DAYS = (14, 7)  # LEGAL.md: remind at D-14 and D-7
 TITLE = {"it": "Testimone — scadenze", "en": "Testimone — deadlines"}
 CASE_WORD = {"it": "caso", "en": "case"}
 
 
-def open_deadlines(records: list[dict], today: date) -> list[tuple[dict, dict]]:
-    """(record, deadline) for every open deadline of an offence case not yet resolved, soonest first."""
-    found = []
-    for record in records:
-        if record["kind"] != "offence" or record["status"] == "resolved":
-            continue
-        cases.refresh_deadlines(record, today)
-        found += [(record, d) for d in record["deadlines"] if d["status"] == "open"]
-    return sorted(found, key=lambda item: item[1]["due"])
-
-
-def deadlines_feed(records: list[dict], today: date, lang: str, base_url: str) -> bytes:
+def deadlines_feed(deadlines: list[tuple[dict, dict]], lang: str, base_url: str) -> bytes:
+    """The feed of (record, open deadline) pairs, soonest first (server/services/deadlines.py picks them)."""
     calendar = Calendar()
     calendar.add("prodid", "-//Testimone//Deadlines//IT")
     calendar.add("version", "2.0")
@@ -35,7 +25,7 @@ def deadlines_feed(records: list[dict], today: date, lang: str, base_url: str) -
     calendar.add("refresh-interval", timedelta(hours=1), parameters={"VALUE": "DURATION"})
     calendar.add("x-published-ttl", "PT1H")
     stamp = datetime.now(timezone.utc).replace(microsecond=0)
-    for record, deadline in open_deadlines(records, today):
+    for record, deadline in deadlines:
         due = date.fromisoformat(deadline["due"])
         short_id = record["id"][-6:]
         category = legal.CATEGORY_LABELS[record["offence"]["category"]][lang]

@@ -1,9 +1,10 @@
-"""The OpenAPI 3.1 document: shared components here, each API module's paths in its OPENAPI_PATHS."""
+"""The OpenAPI 3.1 document: shared components here, each API module's paths in its OPENAPI_PATHS
+(or, when they depend on a registry, its openapi_paths())."""
 import importlib
 import pkgutil
 
-from . import __version__
-from .schemas import CAPTURE_SCHEMA, KINDS, PLATFORMS
+from .. import __version__
+from ..domain.schemas import CAPTURE_SCHEMA, KINDS, PLATFORMS
 
 NULLABLE_TEXT = {"type": ["string", "null"]}
 NULLABLE_URL = {"type": ["string", "null"]}
@@ -92,12 +93,13 @@ def json_response(description: str, schema: dict) -> dict:
 
 
 def document() -> dict:
-    from . import api
+    from .. import api
 
     paths = {}
     for module in pkgutil.iter_modules(api.__path__):
         area = importlib.import_module(f"{api.__name__}.{module.name}")
-        for path, operations in getattr(area, "OPENAPI_PATHS", {}).items():
+        area_paths = area.openapi_paths() if hasattr(area, "openapi_paths") else getattr(area, "OPENAPI_PATHS", {})
+        for path, operations in area_paths.items():
             paths.setdefault(path, {}).update(operations)
     return {
         "openapi": "3.1.0",

@@ -1,14 +1,14 @@
 """The life of a case: consent, placements, withdrawal, offence steps, signals (pure functions, no I/O).
 
 Each function takes a record dict (and what the owner entered, already schema-checked), changes the
-record in place and returns it; a step the case's state does not allow raises ApiError(409), a value
-that contradicts itself ApiError(400). server/api/cases.py runs them inside store.update, so a refused
+record in place and returns it; a step the case's kind or state does not allow raises NotAllowed, a value
+that contradicts itself Invalid. server/services/cases.py runs them inside store.update, so a refused
 step writes nothing.
 """
 from datetime import date
 
 from . import legal
-from .errors import ApiError
+from .errors import Invalid, NotAllowed, NotFound
 from .schemas import PURPOSES
 
 CHANNELS = PURPOSES + ["other"]
@@ -29,8 +29,8 @@ PERSONAL_FILE_PREFIXES = ("screenshot.", "page.", "comment.", "capture.json", "c
 
 def require_kind(record: dict, kind: str) -> None:
     if record["kind"] != kind:
-        raise ApiError(409, "wrong_kind", f"Case {record['id']} is a {record['kind']} case; this step is for "
-                                          f"{kind} cases.", "kind")
+        raise NotAllowed("kind", f"Case {record['id']} is a {record['kind']} case; this step is for {kind} cases.",
+                         "wrong_kind")
 
 
 # -- testimonials ---------------------------------------------------------------------------------
@@ -51,8 +51,8 @@ def active_placements(record: dict) -> list[dict]:
 def _open_for_consent(record: dict) -> None:
     require_kind(record, "testimonial")
     if record["status"] in CLOSED:
-        raise ApiError(409, "consent_withdrawn", "The author withdrew consent: this testimonial can no longer "
-                                                 "be used or re-consented in this case.", "status")
+        raise NotAllowed("status", "The author withdrew consent: this testimonial can no longer be used or "
+                                   "re-consented in this case.", "consent_withdrawn")
 
 
 def record_consent(record: dict, answer: dict, evidence: dict | None, now: str) -> dict:
@@ -60,16 +60,15 @@ def record_consent(record: dict, answer: dict, evidence: dict | None, now: str) 
     _open_for_consent(record)
     granted = [p for p in PURPOSES if answer["purposes"][p]]
     if answer["decision"] == "denied" and (granted or answer["photo"]):
-        raise ApiError(400, "invalid_field", "A denied consent cannot grant a purpose or the photo.", "purposes")
+        raise Invalid("purposes", "A denied consent cannot grant a purpose or the photo.")
     if answer["decision"] != "denied" and not granted:
-        raise ApiError(400, "invalid_field", f"A '{answer['decision']}' consent must grant at least one purpose.",
-                       "purposes")
+        raise Invalid("purposes", f"A '{answer['decision']}' consent must grant at least one purpose.")
     for placement in active_placements(record):
         channel = placement["channel"]
         if (channel in PURPOSES and channel not in granted) or (channel == "other" and len(granted) < len(PURPOSES)):
-            raise ApiError(409, "placement_active",
-                           f"Placement {placement['id']} ({channel}) is still published: mark it removed before "
-                           f"an answer that no longer covers it.", f"purposes.{channel}")
+            raise NotAllowed(f"purposes.{channel}", f"Placement {placement['id']} ({channel}) is still published: "
+                                                    "mark it removed before an answer that no longer covers it.",
+                             "placement_active")
     state = consent(record)
     state["purposes"] = {p: "granted" if answer["purposes"][p] else "denied" for p in PURPOSES}
     state["photo"] = answer["photo"]
@@ -93,9 +92,8 @@ def add_placement(record: dict, body: dict, now: str) -> dict:
     """Record where the testimonial is published; returns the new placement."""
     _open_for_consent(record)
     if not _covers(consent(record), body["channel"]):
-        raise ApiError(409, "consent_missing",
-                       f"The author has not granted consent for '{body['channel']}': it cannot be published there.",
-                       "channel")
+        raise NotAllowed("channel", f"The author has not granted consent for '{body['channel']}': it cannot be "
+                                    "published there.", "consent_missing")
     placements = record.setdefault("placements", [])
     placement = {"id": f"p{len(placements) + 1}", "channel": body["channel"], "url": body.get("url"),
                  "description": body.get("description"), "published_at": body["published_at"],
@@ -108,7 +106,7 @@ def find_placement(record: dict, placement_id: str) -> dict:
     for placement in record.get("placements", []):
         if placement["id"] == placement_id:
             return placement
-    raise ApiError(404, "not_found", f"Case {record['id']} has no placement '{placement_id}'.", "placement_id")
+    raise NotFound("placement_id", f"Case {record['id']} has no placement '{placement_id}'.")
 
 
 def remove_placement(record: dict, placement_id: str, removed_at: str, evidence: dict | None) -> dict:
@@ -116,11 +114,10 @@ def remove_placement(record: dict, placement_id: str, removed_at: str, evidence:
     require_kind(record, "testimonial")
     placement = find_placement(record, placement_id)
     if placement["removed_at"]:
-        raise ApiError(409, "already_removed", f"Placement {placement_id} was already removed on "
-                                               f"{placement['removed_at']}.", "placement_id")
+        raise NotAllowed("placement_id", f"Placement {placement_id} was already removed on {placement['removed_at']}.",
+                         "already_removed")
     if removed_at < placement["published_at"]:
-        raise ApiError(400, "invalid_field", f"'removed_at' is before the publication date "
-                                             f"{placement['published_at']}.", "removed_at")
+        raise Invalid("removed_at", f"'removed_at' is before the publication date {placement['published_at']}.")
     placement["removed_at"] = removed_at
     placement["removal_evidence"] = evidence
     if record["status"] == "consent_withdrawn" and not active_placements(record):
@@ -175,9 +172,9 @@ def record_action(record: dict, body: dict, today: date, now: str) -> dict:
     """Add an offence step; the case's status follows the latest step by date."""
     require_kind(record, "offence")
     if body.get("due") and body["type"] != "removal_demand_sent":
-        raise ApiError(400, "invalid_field", "'due' goes only with a 'removal_demand_sent' step.", "due")
+        raise Invalid("due", "'due' goes only with a 'removal_demand_sent' step.")
     if body.get("due") and body["due"] <= body["date"]:
-        raise ApiError(400, "invalid_field", "'due' must be after the date the demand was sent.", "due")
+        raise Invalid("due", "'due' must be after the date the demand was sent.")
     actions = record.setdefault("actions", [])
     action = {"id": f"a{len(actions) + 1}", "type": body["type"], "date": body["date"],
               "reference": body.get("reference"), "notes": body.get("notes"), "recorded_at": now}

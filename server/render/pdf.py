@@ -11,6 +11,8 @@ Determinism: the PDF's dates come from the record, never from the clock, so the 
 the same bytes; that is also what makes the in-memory cache safe.
 """
 import base64
+import ctypes
+import ctypes.util
 import hashlib
 import io
 import json
@@ -32,19 +34,15 @@ from markupsafe import Markup, escape
 from PIL import Image
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
-from . import legal, profile as business_profile
-from .timestamps import clock_report
+from ..domain import legal, profile as business_profile
+from . import document_types
 
 LOGGER = logging.getLogger("testimone.documents")
 
-TEMPLATE_DIR = (Path(__file__).resolve().parent.parent / "pdf_templates").resolve()
+TEMPLATE_DIR = (Path(__file__).resolve().parents[2] / "pdf_templates").resolve()
 BASE_URL = TEMPLATE_DIR.as_uri() + "/"
-DOCUMENTS = ("consent_request", "incident_report", "removal_demand", "takedown")
 LANGUAGES = ("it", "en")
-FILE_KINDS = {"consent_request": "consent-request", "incident_report": "incident-report",
-              "removal_demand": "removal-demand", "takedown": "takedown"}
 LOCAL_ZONE = "Europe/Rome"
-DEFAULT_DEADLINE_DAYS = legal.REMOVAL_DEMAND_DAYS
 CACHE_SIZE = 64
 # Bump when this module changes what it puts in the templates; the template files are hashed anyway.
 RENDERER_VERSION = "1"
@@ -134,9 +132,11 @@ def _parse_instant(value: str | None) -> datetime | None:
     if not value:
         return None
     try:
-        return datetime.fromisoformat(value)
-    except ValueError:
+        instant = datetime.fromisoformat(value)
+        instant.astimezone(timezone.utc)  # a stored 9999-12-31T23:59:59-01:00 cannot be shown: treat as unparsable
+    except (ValueError, OverflowError):
         return None
+    return instant
 
 
 def _format_date(day: date, lang: str) -> str:
@@ -196,40 +196,7 @@ def _screenshot(data: bytes | None, rect: dict | None) -> dict | None:
     return shot
 
 
-# -- what each document shows -------------------------------------------------------------------
-
-def _withdrawal(record: dict) -> dict | None:
-    return (record.get("consent") or {}).get("withdrawal")
-
-
-def applies(document: str, record: dict) -> bool:
-    """Whether a document exists for this case: the routes answer 409 otherwise."""
-    if document == "consent_request":
-        return record["kind"] == "testimonial"
-    if document == "takedown":
-        return record["kind"] == "testimonial" and _withdrawal(record) is not None
-    return record["kind"] == "offence"
-
-
-def document_for(record: dict) -> str:
-    """The main document of a case: consent request for a testimonial, incident report for an offence."""
-    return "consent_request" if record["kind"] == "testimonial" else "incident_report"
-
-
-def _deadlines(record: dict, issued_on: date) -> list[dict]:
-    """The record's deadlines (computed by server/legal.py when the case was updated), else computed now."""
-    if record.get("deadlines") is not None:
-        return record["deadlines"]
-    known = record.get("known_since") or (record.get("offence") or {}).get("known_since")
-    category = (record.get("offence") or {}).get("category", "other")
-    if not known:
-        return []
-    try:
-        known_day = date.fromisoformat(known)
-    except ValueError:
-        return []
-    return legal.compute_deadlines(category, known_day, record.get("actions", []), issued_on)
-
+# -- what every document shows ------------------------------------------------------------------
 
 def _business(profile: dict, lang: str) -> dict:
     """Profile values, with a visible placeholder for each required field that is empty."""
@@ -266,15 +233,17 @@ def document_date(record: dict, issued_on: date | None) -> date:
 
 
 def render_html(document: str, record: dict, profile: dict | None, lang: str, screenshot: bytes | None = None,
-                *, deadline_days: int = DEFAULT_DEADLINE_DAYS, issued_on: date | None = None) -> str:
-    """The final HTML handed to WeasyPrint (exposed for the benchmark and the tests)."""
-    if document not in DOCUMENTS:
+                *, issued_on: date | None = None, **options) -> str:
+    """The final HTML handed to WeasyPrint (exposed for the benchmark and the tests). `options` are the
+    document's own (server/render/document_types.py), e.g. deadline_days for the removal demand."""
+    kind = document_types.get(document)
+    if kind is None:
         raise DocumentError(f"Unknown document '{document}'.")
     if lang not in LANGUAGES:
         raise DocumentError(f"Unknown language '{lang}'.")
-    if not applies(document, record):
+    if not kind.applies(record):
         raise DocumentError(f"A {document.replace('_', ' ')} does not apply to case {record['id']}.")
-    strings = catalogue(document)
+    strings = catalogue(kind.catalogue)
 
     def t(key: str, **values) -> Markup:
         # Markup.format escapes every value except placeholders, which are already Markup.
@@ -293,19 +262,8 @@ def render_html(document: str, record: dict, profile: dict | None, lang: str, sc
         "stamp": lambda value: _timestamps(value, view["zone"], lang),
         "platform": t(f"platform.{record.get('platform') or 'other'}"),
     }
-    if document == "incident_report":
-        context["deadlines"] = _deadlines(record, day)
-        clock = record.get("clock") or clock_report(record)
-        utc = {name: (_timestamps(clock.get(name), view["zone"], lang) or {}).get("utc") for name in ("server", "client")}
-        context["clock"] = {**clock, "server_text": utc["server"], "client_text": utc["client"]}
-    if document == "removal_demand":
-        context["deadline_days"] = deadline_days
-    if document == "takedown":
-        placements = record.get("placements") or []
-        pending = [p for p in placements if not p.get("removed_at")]
-        context.update(withdrawal=_withdrawal(record), placements=placements, pending=pending,
-                       last_removed=max((p["removed_at"] for p in placements if p.get("removed_at")), default=None))
-    return ENV.get_template(f"{document}.html").render(context)
+    context.update(kind.context(record, day, context, options))
+    return ENV.get_template(kind.template).render(context)
 
 
 # -- PDF and cache ------------------------------------------------------------------------------
@@ -323,17 +281,49 @@ def record_hash(record: dict) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+# Pango asks fontconfig for the generic family "emoji", with colour preferred, for every emoji sequence,
+# and the system's rules put a colour font first (Noto Color Emoji, installed on most desktops). Colour
+# glyphs are bitmaps: slow to embed and they differ from machine to machine. This rule puts the bundled
+# monochrome font (style.css's "Testimone Emoji") first for those requests. Pango applies the rules of
+# fontconfig's *current* configuration, not of WeasyPrint's per-document one, hence ctypes and not
+# WeasyPrint's FontConfiguration. Text runs never name "emoji", so digits and letters are not affected.
+EMOJI_RULE = b"""<?xml version="1.0"?>
+<!DOCTYPE fontconfig SYSTEM "urn:fontconfig:fonts.dtd">
+<fontconfig>
+  <match target="pattern">
+    <test name="family"><string>emoji</string></test>
+    <edit name="family" mode="prepend_first" binding="strong"><string>Testimone Emoji</string></edit>
+    <edit name="color" mode="assign" binding="strong"><bool>false</bool></edit>
+  </match>
+</fontconfig>"""
+
+
+@lru_cache(maxsize=1)
+def prefer_bundled_emoji() -> bool:
+    """Add EMOJI_RULE to fontconfig's current configuration, once per process; False if it could not."""
+    library = ctypes.util.find_library("fontconfig")
+    try:
+        fontconfig = ctypes.CDLL(library or "libfontconfig.so.1")
+    except OSError:
+        LOGGER.warning("fontconfig not found: emoji may render from a system colour font")
+        return False
+    fontconfig.FcConfigGetCurrent.restype = ctypes.c_void_p
+    fontconfig.FcConfigParseAndLoadFromMemory.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int]
+    return bool(fontconfig.FcConfigParseAndLoadFromMemory(fontconfig.FcConfigGetCurrent(), EMOJI_RULE, 1))
+
+
 def write_pdf(html: str) -> bytes:
     """WeasyPrint with the template-only fetcher; the PDF identifier is derived from the content."""
+    prefer_bundled_emoji()
     document = weasyprint.HTML(string=html, base_url=BASE_URL, url_fetcher=TemplateOnlyFetcher())
     return document.write_pdf(pdf_identifier=hashlib.sha256(html.encode()).digest()[:16])
 
 
 def render(document: str, record: dict, profile: dict | None, lang: str, screenshot: bytes | None = None,
-           *, deadline_days: int = DEFAULT_DEADLINE_DAYS, issued_on: date | None = None) -> bytes:
+           *, issued_on: date | None = None, **options) -> bytes:
     """The PDF bytes, from the cache when nothing that the document shows has changed."""
     key = (template_version(), document, record_hash(record), business_profile.profile_hash(profile), lang,
-           hashlib.sha256(screenshot or b"").hexdigest(), deadline_days, issued_on)
+           hashlib.sha256(screenshot or b"").hexdigest(), tuple(sorted(options.items())), issued_on)
     cached = _cached(key)
     if cached is not None:
         return cached
@@ -343,8 +333,7 @@ def render(document: str, record: dict, profile: dict | None, lang: str, screens
         cached = _cached(key)
         if cached is not None:
             return cached
-        html = render_html(document, record, profile, lang, screenshot, deadline_days=deadline_days,
-                           issued_on=issued_on)
+        html = render_html(document, record, profile, lang, screenshot, issued_on=issued_on, **options)
         pdf = write_pdf(html)
         with _cache_lock:
             _cache[key] = (record["id"], pdf)
@@ -374,4 +363,4 @@ def clear_cache() -> None:
 
 
 def filename(document: str, record: dict, day: date) -> str:
-    return f"testimone-{FILE_KINDS[document]}-{record['id'][-6:]}-{day.isoformat()}.pdf"
+    return f"testimone-{document_types.get(document).file_stem}-{record['id'][-6:]}-{day.isoformat()}.pdf"

@@ -1,41 +1,23 @@
 """Verification of a data directory: recompute every stored hash and walk the audit chain.
 
-It reads the files directly and never opens a Store, so it works while the server runs (the store
+It reads through a StoreView and never opens a Store, so it works while the server runs (the store
 holds an exclusive lock on the directory) and cannot change anything.
 
 Checks, each failure naming the file or the audit line:
 - capture.json of every case hashes to the record's `sha256`;
 - every evidence file exists and hashes to the SHA-256 in the record, and the files listed in
   capture.json (the canonical record as captured) agree with the record and with the disk;
-- audit.log: the hash chain (server.integrity.check_audit_chain), a torn last line, and every event in
+- audit.log: the hash chain (server.domain.integrity.check_audit_chain), a torn last line, and every event in
   a case's history is present in the log (a truncated log loses the latest ones);
-- each case's RFC 3161 timestamp, when there is one (server.timestamps.check_case_timestamp).
+- each case's RFC 3161 timestamp, when there is one (server.trust.timestamps.check_case_timestamp).
 Erased files (consent withdrawn) are expected to be missing when the case history says so.
 """
 import json
 from collections import Counter
 from pathlib import Path
 
-from .integrity import check_audit_chain, sha256_hex
-
-
-def load_records(data_dir: Path) -> dict:
-    """The case records as the store sees them: the snapshot plus the journal replayed on top."""
-    snapshot = data_dir / "testimone.json"
-    tables = json.loads(snapshot.read_bytes()) if snapshot.exists() else {}
-    cases = dict(tables.get("cases", {}))
-    journal = data_dir / "journal.jsonl"
-    if journal.exists():
-        # A line without its newline is a write in progress: the store does not count it either.
-        for line in journal.read_bytes().split(b"\n")[:-1]:
-            change = json.loads(line)
-            if change["table"] != "cases":
-                continue
-            if change["doc"] is None:
-                cases.pop(str(change["doc_id"]), None)
-            else:
-                cases[str(change["doc_id"])] = change["doc"]
-    return {doc["id"]: doc for doc in cases.values()}
+from ..domain.integrity import check_audit_chain, sha256_hex
+from ..store import StoreView
 
 
 def erased_names(record: dict) -> set:
@@ -87,7 +69,7 @@ def check_case(data_dir: Path, record: dict) -> list[str]:
                 problems.append(f"cases/{case_id}/{entry.get('name')}: capture.json lists SHA-256 "
                                 f"{entry.get('sha256')}, the record {recorded.get(entry.get('name'))}")
 
-    from .timestamps import check_case_timestamp
+    from ..trust.timestamps import check_case_timestamp
 
     problems.extend(check_case_timestamp(folder, record))
     return problems
@@ -131,7 +113,7 @@ def check_history_in_audit(records: dict, lines: list[bytes]) -> list[str]:
 def verify(data_dir, case_id: str | None = None) -> dict:
     """The full report: {"ok", "checked": {...}, "problems": [...], "cases": {id: [problems]}}."""
     data_dir = Path(data_dir)
-    records = load_records(data_dir)
+    records = StoreView(data_dir).records()
     if case_id is not None:
         if case_id not in records:
             return {"ok": False, "checked": {"cases": 0, "files": 0, "audit_lines": 0},

@@ -4,7 +4,7 @@
       capture.json         the canonical record as captured (its SHA-256 is the case's fingerprint)
       evidence/<name>      every evidence file exactly as stored (screenshot, page snapshot, comment
                            HTML, RFC 3161 timestamp .tsq/.tsr/.pem, second-witness reports...)
-      documents/<name>.pdf the case's signed PDF (incident report or consent request), when available
+      documents/<name>.pdf the case's signed PDFs (server/render/document_types.py: in_bundle)
       audit.jsonl          the case's events from the hash-chained audit log, lines verbatim
       manifest.json        every file above with path, bytes, sha256
       manifest.sig         detached CMS signature of manifest.json by this install's key
@@ -26,7 +26,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.serialization import pkcs7
 
-from .integrity import sha256_hex
+from ..domain.integrity import sha256_hex
+from . import document_types
 
 ASSETS = Path(__file__).parent / "bundle_assets"
 FORMAT = "testimone-bundle/1"
@@ -49,7 +50,7 @@ def case_audit_lines(data_dir: Path, case_id: str) -> list[bytes]:
 
 
 def _sign_manifest(data_dir: Path, manifest: bytes) -> tuple[bytes, bytes] | None:
-    from .signing import FOLDER
+    from ..trust.signing import FOLDER
 
     key_path, cert_path = data_dir / FOLDER / "key.pem", data_dir / FOLDER / "cert.pem"
     if not (key_path.exists() and cert_path.exists()):
@@ -131,35 +132,5 @@ def to_folder(files: dict, target) -> Path:
     return target
 
 
-def document_name(record: dict, lang: str) -> str:
-    base = "consent-request" if record.get("kind") == "testimonial" else "incident-report"
-    return f"{base}-{lang}.pdf"
-
-
-def fetch_document(get, record: dict) -> tuple[dict, str | None]:
-    """The case's PDF through the documents route, in the case's language.
-
-    `get(path)` returns (status, bytes, content type): the app's own test client inside the server, or
-    HTTP to the running server for `testimone export`. Going through the route means the bundle carries
-    exactly what the user downloads (signed, cached), whoever renders it.
-    """
-    lang = record.get("language") or (record.get("context") or {}).get("language") or "it"
-    try:
-        status, body, content_type = get(f"/api/captures/{record['id']}/document.pdf?lang={lang}")
-    except OSError as error:
-        return {}, f"PDF not included: the server could not be asked for it ({error}) / PDF non incluso"
-    if status == 200 and body.startswith(b"%PDF"):
-        return {document_name(record, lang): body}, None
-    if status == 404:  # the case exists (we hold its record): the route is what is missing
-        return {}, "PDF not included: this install cannot render documents yet / PDF non incluso"
-    return {}, f"PDF not included: the documents route answered {status} ({content_type}) / PDF non incluso"
-
-
-def app_getter(app):
-    """A `get` for fetch_document that calls the app in-process, authenticated like the extension."""
-    def get(path):
-        client = app.test_client()
-        answer = client.get(path, base_url=f"http://127.0.0.1:{app.config['PORT']}",
-                            headers={"Authorization": f"Bearer {app.config['TOKEN']}"})
-        return answer.status_code, answer.get_data(), answer.content_type
-    return get
+def document_name(document: str, lang: str) -> str:
+    return f"{document_types.get(document).file_stem}-{lang}.pdf"

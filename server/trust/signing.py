@@ -5,7 +5,7 @@ The key is created once, in <data dir>/signing/key.pem (readable by this user on
 that name changes. With a TSA configured (TSA_URL) the signature carries an RFC 3161 timestamp
 (PAdES-B-T); when the TSA cannot be reached the PDF is still signed, without it (PAdES-B-B).
 
-    from server.signing import sign_pdf
+    from server.trust.signing import sign_pdf
     signed = sign_pdf(pdf_bytes)        # inside a request or app context
 """
 import hashlib
@@ -32,7 +32,7 @@ TSA_BACKOFF = 300  # seconds without asking a TSA that just failed (an offline m
 
 
 def business_name(store) -> str:
-    """The certificate subject: the profile's business_name (server/profile.py), else "Testimone"."""
+    """The certificate subject: the profile's business_name (server/domain/profile.py), else "Testimone"."""
     profile = store.get_setting("profile")
     name = profile.get("business_name") if isinstance(profile, dict) else None
     return str(name).strip()[:64] or DEFAULT_NAME if name else DEFAULT_NAME

@@ -1,0 +1,120 @@
+"""Documents: the PDF of a case (rendered, signed, its download audited), what to know before sending a
+removal demand, the business profile the documents are signed with, and the sample documents.
+
+Which documents exist, and for which cases: server/render/document_types.py.
+"""
+import hashlib
+from datetime import date
+from pathlib import Path
+from typing import NamedTuple
+
+from ..domain import profile
+from ..domain.errors import Invalid, NotAllowed, NotFound
+from ..render import document_types, pdf, samples
+from ..trust.signing import sign_pdf
+from . import cases
+
+# Shown to the user before sending a removal demand (docs/legal.md), never printed in the letter itself.
+REMOVAL_DEMAND_WARNINGS = {
+    "it": [
+        "La diffida non ferma il termine per la querela: i 3 mesi dalla piena conoscenza continuano a decorrere.",
+        "Non subordinare mai la rinuncia alla querela a un pagamento: può essere a sua volta estorsione.",
+        "Minacciare chi ha scritto una recensione su Tripadvisor porta Tripadvisor a penalizzare l'attività.",
+        "La diffida ha effetto quando arriva al destinatario (artt. 1334–1335 c.c.): inviala via PEC o "
+        "raccomandata con ricevuta di ritorno.",
+    ],
+    "en": [
+        "A removal demand does not stop the querela clock: the 3 months from full knowledge keep running.",
+        "Never make dropping a complaint conditional on money: that can itself be extortion.",
+        "Threatening a Tripadvisor reviewer gets the business penalised by Tripadvisor.",
+        "The demand takes effect when it reaches the addressee (arts. 1334–1335 Civil Code): send it by "
+        "certified email (PEC) or registered letter with proof of delivery.",
+    ],
+}
+
+
+class Document(NamedTuple):
+    pdf: bytes
+    filename: str
+    missing_profile_fields: list[str]
+
+
+def business_profile(store) -> dict:
+    return profile.complete(store.get_setting("profile"))
+
+
+def save_profile(store, data) -> dict:
+    clean = profile.validate(data)
+    store.put_setting("profile", clean)
+    return clean
+
+
+def _language(record: dict, stored_profile: dict, lang: str | None) -> str:
+    if lang is None:
+        return record.get("language") or stored_profile["default_language"] or "it"
+    if lang not in pdf.LANGUAGES:
+        raise Invalid("lang", "'lang' must be 'it' or 'en'.")
+    return lang
+
+
+def _document_type(record: dict, name: str | None) -> document_types.DocumentType:
+    kind = document_types.main_for(record) if name is None else document_types.get(name)
+    if kind is None:
+        raise NotFound("document", f"No document named '{name}'.")
+    if not kind.applies(record):
+        raise NotAllowed("kind", kind.refusal_for(record), "not_applicable")
+    return kind
+
+
+def _screenshot(store, record: dict) -> bytes | None:
+    for item in record.get("evidence", []):
+        if item["name"].startswith("screenshot.") and item["media_type"] in ("image/png", "image/jpeg"):
+            return store.read_evidence(record["id"], item["name"])
+    return None
+
+
+def document(store, case_id: str, name: str | None = None, lang: str | None = None, *, tsa_url: str = "",
+             audit: bool = True, **options) -> Document:
+    """The signed PDF `name` of a case (None: the case's main document), in `lang` (None: the case's
+    language, else the profile's). Every download is an audit event (ids and hashes only)."""
+    record = cases.load(store, case_id)
+    name = _document_type(record, name).name
+    stored_profile = business_profile(store)
+    lang = _language(record, stored_profile, lang)
+    today = cases.today()
+    signed = sign_pdf(pdf.render(name, record, stored_profile, lang, _screenshot(store, record), issued_on=today,
+                                 **options), store=store, tsa_url=tsa_url)
+    if audit:
+        store.audit("document.downloaded", case_id, document=name, lang=lang,
+                    sha256=hashlib.sha256(signed).hexdigest(), **options)
+    return Document(signed, pdf.filename(name, record, today), profile.missing_fields(stored_profile))
+
+
+def removal_demand_warnings(store, case_id: str, lang: str | None = None) -> dict:
+    record = cases.load(store, case_id)
+    if not document_types.get("removal_demand").applies(record):
+        raise NotAllowed("kind", f"Case {case_id} is a testimonial: it has no removal demand.", "not_applicable")
+    stored_profile = business_profile(store)
+    lang = _language(record, stored_profile, lang)
+    return {"warnings": REMOVAL_DEMAND_WARNINGS[lang],
+            "missing_profile_fields": profile.missing_fields(stored_profile)}
+
+
+def sample_cases() -> list[tuple[str, dict, str]]:
+    """(document, record, label) for every sample document, as each document type lists them."""
+    return [(kind.name, record, label) for kind in document_types.TYPES.values() for label, record in kind.samples()]
+
+
+def render_samples(out_dir) -> list[Path]:
+    """Write every sample document in Italian and English to out_dir; returns the files written."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    shot = samples.screenshot()
+    written = []
+    for name, record, label in sample_cases():
+        image = shot if any(e["name"] == "screenshot.png" for e in record["evidence"]) else None
+        for lang in pdf.LANGUAGES:
+            path = out / f"{label}.{lang}.pdf"
+            path.write_bytes(pdf.render(name, record, samples.PROFILE, lang, image, issued_on=date(2026, 11, 24)))
+            written.append(path)
+    return written

@@ -1,0 +1,44 @@
+"""Evidence: the bundle of a case, verification of the data directory, the second-witness recheck."""
+from .. import __version__
+from ..render import bundle as bundle_files, document_types
+from ..trust import signing
+from ..trust.witness import witness_case
+from . import cases, documents
+from .verify import verify as verify_data_dir
+
+
+def _documents(store, record: dict, tsa_url: str, audit: bool) -> tuple[dict, str | None]:
+    """The case's bundled PDFs in its language, exactly as a download gives them (signed, audited, cached)."""
+    lang = record.get("language") or (record.get("context") or {}).get("language") or "it"
+    pdfs = {}
+    for kind in document_types.TYPES.values():
+        if not (kind.in_bundle and kind.applies(record)):
+            continue
+        try:
+            document = documents.document(store, record["id"], kind.name, lang, tsa_url=tsa_url, audit=audit)
+        except OSError as error:  # WeasyPrint without its system libraries (Pango)
+            return {}, f"PDF not included: this install cannot render documents ({error}) / PDF non incluso"
+        pdfs[bundle_files.document_name(kind.name, lang)] = document.pdf
+    return pdfs, None
+
+
+def bundle(store, case_id: str, *, tsa_url: str = "", audit: bool = True) -> dict:
+    """Every file of the case's evidence bundle, {relative path: bytes}. `audit=False` for a read-only
+    view of a data directory another process holds (the PDF download is then not logged)."""
+    record = cases.load(store, case_id)
+    signing.ensure_identity(store.data_dir, signing.business_name(store))  # signs manifest.json
+    pdfs, note = _documents(store, record, tsa_url, audit)
+    return bundle_files.build(store.data_dir, record, pdfs, note, generator=f"Testimone {__version__}")
+
+
+def verify(store, case_id: str | None = None) -> dict:
+    """Every stored hash recomputed, the audit chain walked, timestamps checked (read-only)."""
+    if case_id is not None:
+        cases.load(store, case_id)
+    return verify_data_dir(store.data_dir, case_id)
+
+
+def recheck(store, case_id: str, config) -> dict:
+    """Fetch the case's own stored permalink again (never a URL from the request)."""
+    cases.load(store, case_id)
+    return witness_case(store, case_id, config, reason="recheck")
