@@ -3,9 +3,9 @@
 // and storage.session (the server IP of each tab's page).
 import { api } from './lib/api.js';
 import { format, loadStrings } from './lib/i18n.js';
-import { buildCaptureBody, bytesToBase64, dataUrlToBase64 } from './lib/payload.js';
+import { buildCaptureBody, bytesToBase64, dataUrlToBase64, serverIpFor, stitchPlan } from './lib/payload.js';
 import { deliverOne, enqueue, flushQueue, listQueue, listRecent } from './lib/queue.js';
-import { countSoonDeadlines, fetchDocument, readPairingToken, serverStatus } from './lib/server.js';
+import { countSoonDeadlines, fetchDocument, findEarlierCaptures, readPairingToken, serverStatus } from './lib/server.js';
 import { getSettings, normaliseServerUrl } from './lib/settings.js';
 
 const MENU_ID = 'testimone-capture';
@@ -17,7 +17,7 @@ const SITE_PAGES = api.runtime.getManifest().content_scripts[0].matches;
 api.runtime.onInstalled.addListener(setUp);
 api.runtime.onStartup.addListener(setUp);
 api.contextMenus.onClicked.addListener((info, tab) => {
-  if (info.menuItemId === MENU_ID && tab?.id >= 0) startCapture(tab.id, info.frameId ?? 0, 'context');
+  if (info.menuItemId === MENU_ID && tab?.id >= 0) startCapture(tab.id, info.frameId ?? 0, 'context', info.targetElementId ?? null);
 });
 api.alarms.onAlarm.addListener((alarm) => {
   if (alarm.name === RETRY_ALARM) retryAndRefresh();
@@ -44,6 +44,10 @@ async function handleMessage(message, sender) {
       return loadStrings();
     case 'capture':
       return capture(message.payload, sender);
+    case 'earlier-captures':
+      return earlierCaptures(message.payload);
+    case 'screenshot':
+      return { status: 'ok', data: (await takeScreenshot(sender.tab.windowId)).data };
     case 'start-picker':
       return startCapture(message.payload.tabId, 0, 'picker');
     case 'status':
@@ -72,11 +76,11 @@ async function handleMessage(message, sender) {
 // --- capture
 
 /** Inject the content script on demand (activeTab + scripting) and start the picker or the dialog. */
-async function startCapture(tabId, frameId, mode) {
+async function startCapture(tabId, frameId, mode, targetElementId = null) {
   await api.scripting.executeScript({
     target: { tabId, frameIds: [frameId] },
-    func: (moduleUrl, startMode) => import(moduleUrl).then((module) => module.start(startMode)).then(() => true),
-    args: [api.runtime.getURL('content/main.js'), mode],
+    func: (moduleUrl, startMode, elementId) => import(moduleUrl).then((module) => module.start(startMode, elementId)).then(() => true),
+    args: [api.runtime.getURL('content/main.js'), mode, targetElementId],
   });
   return { status: 'started' };
 }
@@ -116,7 +120,27 @@ async function takeSnapshot(tabId) {
   return { media_type: 'text/html', data: bytesToBase64(new TextEncoder().encode(result)) };
 }
 
-async function capture({ extracted, choice, rect }, sender) {
+/** One PNG from the viewport screenshots of a tall comment (see stitchPlan), and the comment's place in it. */
+async function joinScreenshots({ shots, rect, comment_height: commentHeight, viewport_height: viewportHeight }) {
+  if (shots.length === 1) return { media_type: 'image/png', data: shots[0].data, rect };
+  const plan = stitchPlan(shots.map((shot) => shot.scroll), viewportHeight, 0, commentHeight);
+  const images = await Promise.all(shots.map((shot) => createImageBitmap(
+    new Blob([Uint8Array.from(atob(shot.data), (char) => char.charCodeAt(0))], { type: 'image/png' }))));
+  const canvas = new OffscreenCanvas(images[0].width, plan.height);
+  const context = canvas.getContext('2d');
+  for (const part of plan.parts) {
+    const image = images[part.index];
+    context.drawImage(image, 0, part.sourceY, image.width, part.height, 0, part.destY, image.width, part.height);
+  }
+  const blob = await canvas.convertToBlob({ type: 'image/png' });
+  return {
+    media_type: 'image/png',
+    data: bytesToBase64(new Uint8Array(await blob.arrayBuffer())),
+    rect: { x: rect.x, width: rect.width, y: plan.rect.y, height: plan.rect.height },
+  };
+}
+
+async function capture({ extracted, choice, pictures }, sender) {
   const tab = sender.tab;
   const timings = {};
   const timed = async (name, task) => {
@@ -128,20 +152,20 @@ async function capture({ extracted, choice, rect }, sender) {
     }
   };
   const [settings, strings] = await Promise.all([getSettings(), loadStrings()]);
-  const screenshot = await timed('screenshot', () => takeScreenshot(tab.windowId));
+  const screenshot = await timed('screenshot', () => joinScreenshots(pictures));
   const snapshot = await timed('snapshot', () => takeSnapshot(tab.id));
   const ipRecord = (await api.storage.session.get(`ip:${tab.id}`))[`ip:${tab.id}`];
   const body = buildCaptureBody({
     extracted,
     choice,
-    screenshot: { ...screenshot, rect },
+    screenshot,
     snapshot,
     context: {
       captured_at_client: new Date().toISOString(),
       timezone: Intl.DateTimeFormat().resolvedOptions().timeZone,
       user_agent: navigator.userAgent,
       extension_version: api.runtime.getManifest().version,
-      server_ip: ipRecord?.ip ?? null,
+      server_ip: serverIpFor(ipRecord, tab.url),
       language: strings.lang,
     },
   });
@@ -150,6 +174,15 @@ async function capture({ extracted, choice, rect }, sender) {
   await api.storage.session.set({ lastTimings: timings });
   refreshBadge();
   return { ...result, timings };
+}
+
+/** "Already captured on …": nothing (not an error) when the server is down or not paired. */
+async function earlierCaptures(payload) {
+  try {
+    return { status: 'ok', items: await findEarlierCaptures(await getSettings(), payload) };
+  } catch {
+    return { status: 'ok', items: [] };
+  }
 }
 
 // --- popup, options, dialog buttons

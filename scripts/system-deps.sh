@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs (as root, with apt-get) or names (otherwise) the system packages Testimone needs:
 # Pango for WeasyPrint's PDFs; for the tests also poppler-utils (pdftotext), chromium and the colour
-# emoji font most desktops have (the document tests render with and without it).
+# emoji font most desktops have (the document tests render with and without it); Xvfb and xdotool
+# for the e2e test that right-clicks for real (a visible Chromium on a virtual screen).
 set -euo pipefail
 need=()
 have_lib() { ldconfig -p 2>/dev/null | grep -q "$1"; }
@@ -11,6 +12,8 @@ if [[ "${1:-}" == "--test" || "${CI:-}" == "true" ]]; then
   command -v pdftotext >/dev/null || need+=(poppler-utils)
   command -v chromium  >/dev/null || need+=(chromium)
   [[ -f /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ]] || need+=(fonts-noto-color-emoji)
+  command -v Xvfb      >/dev/null || need+=(xvfb)
+  command -v xdotool   >/dev/null || need+=(xdotool)
 fi
 [[ ${#need[@]} -eq 0 ]] && exit 0
 if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then

@@ -13,6 +13,7 @@ Every write holds one lock, and is on disk (fsync) before the call returns.
 import base64
 import copy
 import fcntl
+import hashlib
 import json
 import os
 import re
@@ -258,10 +259,22 @@ class Store:
             self._put(CASES, self._ids[case_id], record)
             return copy.deepcopy(record)
 
-    def list(self, kind=None, status=None, platform=None, q=None, limit=50, cursor=None):
-        """Cases newest first, filtered; returns (records, next_cursor or None)."""
+    def list(self, kind=None, status=None, platform=None, q=None, limit=50, cursor=None, permalink=None,
+             text_sha256=None):
+        """Cases newest first, filtered; returns (records, next_cursor or None).
+
+        `permalink` and `text_sha256` find earlier captures of the same comment (either matches); an
+        erased case has neither its permalink nor its text any more, so it never matches."""
         case = Query()
         conditions = []
+        same = []
+        if permalink:
+            same.append(case.permalink == permalink)
+        if text_sha256:
+            same.append(case.text.test(lambda value: isinstance(value, str)
+                                       and hashlib.sha256(value.encode("utf-8")).hexdigest() == text_sha256))
+        if same:
+            conditions.append(same[0] | same[1] if len(same) == 2 else same[0])
         if kind:
             conditions.append(case.kind == kind)
         if status:

@@ -35,6 +35,10 @@ button.close { border: none; font-size: 18px; padding: 0 4px; }
 .result[data-state="saved"] { background: #e6f4ea; } .result[data-state="queued"] { background: #fff8e1; }
 .result[data-state="error"], .result[data-state="rejected"] { background: #fce8e6; }
 .actions { display: flex; gap: 6px; margin-top: 6px; flex-wrap: wrap; }
+.earlier { background: #e8f0fe; border-radius: 6px; padding: 6px 8px; margin: 0 0 8px; }
+.progress { font-weight: 600; margin: 0 0 8px; }
+fieldset:disabled { opacity: .5; }
+input[type=text] { width: 100%; font-size: 13px; margin: 2px 0 6px; padding: 4px; }
 `;
 
 /** Tiny element builder: h('p', {class: 'x'}, 'text', child). Strings become text nodes. */
@@ -55,7 +59,17 @@ export function createUi(messages) {
   const hint = h('div', { class: 'hint', hidden: true }, messages.pickerHint);
   root.append(h('style', {}, STYLE), hint);
   document.documentElement.append(host);
-  return { host, root, hint, messages, remove: () => host.remove() };
+  const ui = { host, root, hint, messages };
+  // Esc closes the dialog (the picker handles its own Esc while it runs).
+  const onKey = (event) => {
+    if (event.key === 'Escape' && ui.panel && !ui.busy) ui.remove();
+  };
+  ui.remove = () => {
+    document.removeEventListener('keydown', onKey, true);
+    host.remove();
+  };
+  document.addEventListener('keydown', onKey, true);
+  return ui;
 }
 
 function field(messages, label, value) {
@@ -65,11 +79,30 @@ function field(messages, label, value) {
   return [h('dt', {}, label), shown];
 }
 
+/** "Already captured on …" with a link to each earlier case, and the deliberate way to capture again. */
+function earlierBlock(m, earlier, onOpenCase, sections) {
+  if (!earlier.length) return null;
+  const again = h('button', { type: 'button', 'data-action': 'capture-again' }, m.captureAgain);
+  const block = h('div', { class: 'earlier', 'data-field': 'earlier' },
+    ...earlier.map((item) => h('p', {}, format(m.alreadyCaptured, new Date(item.captured_at).toLocaleString()), ' ',
+      h('button', { type: 'button', 'data-action': 'open-earlier', onclick: () => onOpenCase(item.id) }, m.openEarlier))),
+    h('div', { class: 'actions' }, again));
+  for (const section of sections) section.hidden = true;
+  again.addEventListener('click', () => {
+    for (const section of sections) section.hidden = false;
+    again.remove();
+  });
+  return block;
+}
+
+const format = (template, ...args) => template.replace(/\$(\d)/g, (_, index) => String(args[Number(index) - 1] ?? ''));
+
 /**
- * Show what was extracted and the two choices. `onChoose(choice)` receives
- * {kind:'testimonial', purposes, photo} or {kind:'offence', category, known_since, notes}.
+ * Show what was extracted and the two choices. `onChoose(choice, enteredAuthor)` receives
+ * {kind:'testimonial', purposes, photo} or {kind:'offence', category, known_since, notes}, and the
+ * author's name the user typed when the page showed none (else null).
  */
-export function showDialog(ui, data, { truncated }, onChoose) {
+export function showDialog(ui, data, { truncatedLabel = null, earlier = [] }, { onChoose, onOpenCase }) {
   const m = ui.messages;
   const when = [data.posted_at_text, data.posted_at].filter(Boolean).join(' — ');
   const today = localDay();
@@ -80,12 +113,16 @@ export function showDialog(ui, data, { truncated }, onChoose) {
     ...OFFENCE_CATEGORIES.map((value) => h('option', { value }, m[`category_${value}`])));
   const knownSince = h('input', { type: 'date', name: 'known_since', value: today, max: today });
   const notes = h('textarea', { name: 'notes', maxlength: '5000', placeholder: m.notesPlaceholder });
+  const typedAuthor = data.author?.name ? null : h('input', { type: 'text', name: 'entered_author', maxlength: '300' });
   const result = h('div', { class: 'result', hidden: true, 'data-state': '' });
+  const progress = h('p', { class: 'progress', hidden: true, role: 'status', 'data-field': 'progress' });
   const error = h('p', { class: 'warn', hidden: true });
 
-  const choose = (choice) => {
+  const choose = (choice, chosen) => {
     error.hidden = true;
-    onChoose(choice);
+    // Only the chosen path stays: the other cannot be sent by mistake while this one saves.
+    for (const fieldset of ui.fieldsets) fieldset.disabled = fieldset !== chosen;
+    onChoose(choice, typedAuthor?.value.trim() || null);
   };
   const testimonialButton = h('button', {
     class: 'primary', type: 'button', 'data-action': 'testimonial',
@@ -96,7 +133,7 @@ export function showDialog(ui, data, { truncated }, onChoose) {
         error.hidden = false;
         return;
       }
-      choose({ kind: 'testimonial', purposes, photo: photo.checked });
+      choose({ kind: 'testimonial', purposes, photo: photo.checked }, testimonialSet);
     },
   }, m.chooseTestimonial);
   const offenceButton = h('button', {
@@ -107,36 +144,50 @@ export function showDialog(ui, data, { truncated }, onChoose) {
         error.hidden = false;
         return;
       }
-      choose({ kind: 'offence', category: category.value, known_since: knownSince.value, notes: notes.value.trim() });
+      choose({ kind: 'offence', category: category.value, known_since: knownSince.value, notes: notes.value.trim() }, offenceSet);
     },
   }, m.chooseOffence);
 
+  const testimonialSet = h('fieldset', {}, h('legend', {}, m.testimonialLegend), ...purposeBoxes,
+    h('label', {}, photo, ` ${m.photoAlso}`), testimonialButton);
+  const offenceSet = h('fieldset', {}, h('legend', {}, m.offenceLegend),
+    h('div', { class: 'advice', 'data-field': 'advice' }, h('p', {}, m.adviceLine1), h('p', {}, m.adviceLine2)),
+    h('label', {}, m.fieldCategory, category), h('label', {}, m.fieldKnownSince, knownSince),
+    h('label', {}, m.fieldNotes, notes), offenceButton);
   const panel = h('section', { class: 'panel', role: 'dialog', 'aria-label': m.dialogTitle },
     h('h2', {}, m.dialogTitle, h('button', { class: 'close', type: 'button', 'aria-label': m.close, onclick: () => ui.remove() }, '×')),
+    // Progress and the result come first: the user sees them without scrolling the dialog.
+    progress, result,
+    earlierBlock(m, earlier, onOpenCase, [testimonialSet, offenceSet]),
     h('dl', {},
       ...field(m, m.fieldAuthor, data.author?.name),
       ...field(m, m.fieldTime, when),
       ...field(m, m.fieldLink, data.permalink),
-      ...(data.platform === 'tripadvisor' ? [...field(m, m.fieldRating, data.rating && `${data.rating}/5`), ...field(m, m.fieldTitle, data.title)] : [])),
+      ...(data.rating ? field(m, m.fieldRating, `${data.rating}/5`) : []),
+      ...(data.title ? field(m, m.fieldTitle, data.title) : [])),
+    typedAuthor ? h('label', {}, m.authorEntered, typedAuthor) : null,
     h('div', { class: 'text', 'data-field': 'text' }, data.text || m.notFound),
-    truncated ? h('p', { class: 'warn' }, m.stillTruncated) : null,
+    truncatedLabel ? h('p', { class: 'warn', 'data-field': 'truncated' }, format(m.stillTruncated, truncatedLabel)) : null,
     data.machine_translated ? h('p', { class: 'warn' }, m.machineTranslated) : null,
-    h('fieldset', {}, h('legend', {}, m.testimonialLegend), ...purposeBoxes,
-      h('label', {}, photo, ` ${m.photoAlso}`), testimonialButton),
-    h('fieldset', {}, h('legend', {}, m.offenceLegend),
-      h('div', { class: 'advice', 'data-field': 'advice' }, h('p', {}, m.adviceLine1), h('p', {}, m.adviceLine2)),
-      h('label', {}, m.fieldCategory, category), h('label', {}, m.fieldKnownSince, knownSince),
-      h('label', {}, m.fieldNotes, notes), offenceButton),
-    error, result);
+    testimonialSet, offenceSet, error);
   ui.root.append(panel);
   ui.panel = panel;
   ui.result = result;
+  ui.progress = progress;
   ui.buttons = [testimonialButton, offenceButton];
+  ui.fieldsets = [testimonialSet, offenceSet];
 }
 
-export function setBusy(ui, busy) {
-  for (const button of ui.buttons) button.disabled = busy;
-  ui.host.style.visibility = busy ? 'hidden' : '';
+/**
+ * 'screenshot': the dialog steps aside (it must not be in the picture); 'saving': it is back, saying
+ * so, nothing clickable; false: done.
+ */
+export function setBusy(ui, state) {
+  ui.busy = Boolean(state);
+  for (const button of ui.buttons) button.disabled = Boolean(state);
+  ui.host.style.visibility = state === 'screenshot' ? 'hidden' : '';
+  ui.progress.hidden = !state;
+  ui.progress.textContent = state === 'screenshot' ? ui.messages.savingScreenshot : ui.messages.savingProgress;
 }
 
 /** After sending: "Salvato" with PDF/dashboard buttons, or "waiting", or the server's refusal. */
@@ -147,11 +198,28 @@ export function showResult(ui, answer, { onDownload, onOpen }) {
   result.hidden = false;
   const state = ['saved', 'queued', 'rejected'].includes(answer.status) ? answer.status : 'error';
   result.setAttribute('data-state', state);
+  ui.panel.scrollTop = 0;
+  if (state === 'error' || state === 'rejected') {
+    for (const fieldset of ui.fieldsets) fieldset.disabled = false; // let the user try again
+  }
   if (state === 'saved') {
     for (const button of ui.buttons) button.hidden = true;
     result.append(h('strong', {}, m.saved), ` ${answer.id ?? ''}`,
       h('div', { class: 'actions' },
-        h('button', { type: 'button', 'data-action': 'download', onclick: onDownload }, m.downloadPdf),
+        h('button', {
+          type: 'button', 'data-action': 'download',
+          onclick: async (event) => {
+            const button = event.currentTarget;
+            button.disabled = true;
+            button.textContent = m.downloadingPdf;
+            try {
+              await onDownload();
+            } finally {
+              button.disabled = false;
+              button.textContent = m.downloadPdf;
+            }
+          },
+        }, m.downloadPdf),
         h('button', { type: 'button', 'data-action': 'open', onclick: onOpen }, m.openDashboard),
         h('button', { type: 'button', onclick: () => ui.remove() }, m.close)));
   } else if (state === 'queued') {

@@ -15,17 +15,32 @@ function send(type, payload) {
 const nextFrame = () => new Promise((resolve) => requestAnimationFrame(() => resolve()));
 
 /** Returns at once: the background's executeScript must not wait for the user's pick. */
-export function start(mode) {
-  run(mode).catch((error) => console.error('Testimone:', error));
+export function start(mode, targetElementId = null) {
+  run(mode, targetElementId).catch((error) => console.error('Testimone:', error));
 }
 
-async function run(mode) {
+/**
+ * What the right-click meant: the element under it (recorded on the supported sites; Firefox names
+ * it on every site); elsewhere in Chromium, the element holding the selected text; else nothing.
+ */
+function contextTarget(targetElementId) {
+  if (globalThis.__testimoneContextTarget) return globalThis.__testimoneContextTarget;
+  if (targetElementId !== null && api.menus?.getTargetElement) return api.menus.getTargetElement(targetElementId);
+  const selection = getSelection();
+  if (selection && !selection.isCollapsed) {
+    const node = selection.getRangeAt(0).commonAncestorContainer;
+    return node.nodeType === 1 ? node : node.parentElement;
+  }
+  return null;
+}
+
+async function run(mode, targetElementId) {
   current?.remove();
   const { messages } = await send('strings');
   const ui = createUi(messages);
   current = ui;
   const site = siteForUrl(location.href);
-  const target = mode === 'context' ? globalThis.__testimoneContextTarget : null;
+  const target = mode === 'context' ? contextTarget(targetElementId) : null;
   let comment = target ? site.findComment(target) : null;
   if (!comment) comment = await pickElement(document, site.findComment, ui.hint);
   if (!comment) {
@@ -34,21 +49,82 @@ async function run(mode) {
   }
   await expandComment(site, comment);
   const data = site.extract(comment, location.href);
-  showDialog(ui, data, { truncated: site.findExpanders(comment).length > 0 }, (choice) => submit(ui, comment, data, choice));
+  // Still truncated: say so with the words of the page's own button ("See more", "Read more", "Altro").
+  const truncatedLabel = site.findExpanders(comment)[0]?.textContent.trim() || null;
+  data.truncated = Boolean(truncatedLabel);
+  const earlier = (await send('earlier-captures', { permalink: data.permalink, text: data.text }))?.items ?? [];
+  showDialog(ui, data, { truncatedLabel, earlier }, {
+    onChoose: (choice, enteredAuthor) => {
+      const extracted = enteredAuthor ? { ...data, author: { ...data.author, name: enteredAuthor, entered_by_user: true } } : data;
+      submit(ui, comment, extracted, choice);
+    },
+    onOpenCase: (id) => send('open-case', { id }),
+  });
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+// Chromium refuses more than two captureVisibleTab calls a second.
+const SCREENSHOT_INTERVAL_MS = 600;
+const MAX_SCREENSHOTS = 12;
+
+/** The element that scrolls the comment: an inner panel (Google Maps) or the page itself. */
+function scrollerOf(element) {
+  for (let node = element.parentElement; node; node = node.parentElement) {
+    const { overflowY } = getComputedStyle(node);
+    if (/(auto|scroll)/.test(overflowY) && node.scrollHeight > node.clientHeight) return node;
+  }
+  return document.scrollingElement || document.documentElement;
+}
+
+/**
+ * Screenshots of the comment with its author and date in the picture. A comment that fits is centred;
+ * a taller one starts a quarter down the viewport (below fixed headers) and is followed viewport by
+ * viewport; the background joins the pictures. Offsets are the comment's top in device pixels.
+ */
+async function screenshotComment(comment, outline) {
+  const ratio = devicePixelRatio;
+  const height = innerHeight;
+  const tall = comment.getBoundingClientRect().height > height * 0.75;
+  const scroller = scrollerOf(comment);
+  if (tall) scroller.scrollBy(0, comment.getBoundingClientRect().top - height / 4);
+  else comment.scrollIntoView({ block: 'center', inline: 'nearest' });
+  const shots = [];
+  let first = null;
+  for (let last = 0; shots.length < MAX_SCREENSHOTS;) {
+    outline.show(comment);
+    await nextFrame();
+    await nextFrame();
+    await sleep(last + SCREENSHOT_INTERVAL_MS - performance.now());
+    const rect = comment.getBoundingClientRect();
+    first ??= rect;
+    const answer = await send('screenshot');
+    last = performance.now();
+    if (answer?.status !== 'ok') throw new Error(answer?.error || 'screenshot failed');
+    shots.push({ data: answer.data, scroll: Math.round(-rect.top * ratio) });
+    if (!tall || rect.bottom <= height) break;
+    scroller.scrollBy(0, Math.floor(height * 0.75));
+    await nextFrame();
+    if (Math.abs(comment.getBoundingClientRect().top - rect.top) < 1) break; // nothing left to scroll
+  }
+  return {
+    shots,
+    rect: deviceRect(first, { width: innerWidth, height }, ratio),
+    comment_height: Math.round(first.height * ratio),
+    viewport_height: Math.round(height * ratio),
+  };
 }
 
 async function submit(ui, comment, extracted, choice) {
-  // The screenshot shows the comment scrolled into view and outlined, without the dialog over it.
-  setBusy(ui, true);
-  comment.scrollIntoView({ block: 'center', inline: 'nearest' });
+  // The screenshot shows the comment outlined, without the dialog over it; then the dialog comes
+  // back with the progress of the saving.
+  setBusy(ui, 'screenshot');
   const outline = createOutline(document);
-  outline.show(comment);
-  await nextFrame();
-  await nextFrame();
-  const rect = deviceRect(comment.getBoundingClientRect(), { width: innerWidth, height: innerHeight }, devicePixelRatio);
   let answer;
   try {
-    answer = await send('capture', { extracted, choice, rect });
+    const pictures = await screenshotComment(comment, outline);
+    outline.remove();
+    setBusy(ui, 'saving');
+    answer = await send('capture', { extracted, choice, pictures });
   } catch (error) {
     answer = { status: 'error', error: error.message };
   } finally {

@@ -3,7 +3,8 @@
 
 export const CAPTURE_FIELDS = [
   'kind', 'page_url', 'permalink', 'platform', 'author', 'text', 'rating', 'title', 'posted_at', 'posted_at_text',
-  'visit_date_text', 'post', 'machine_translated', 'comment_html', 'screenshot', 'page_snapshot', 'context',
+  'visit_date_text', 'post', 'machine_translated', 'truncated', 'owner_response', 'comment_html', 'screenshot',
+  'page_snapshot', 'context',
   'testimonial', 'offence',
 ];
 export const PURPOSES = ['website', 'landing_page', 'social', 'print', 'ads'];
@@ -18,7 +19,13 @@ export function buildCaptureBody({ extracted, choice, screenshot = null, snapsho
     permalink: extracted.permalink ?? null,
     // "other" is left to the server, which infers the platform from the URL.
     platform: extracted.platform === 'other' ? null : extracted.platform ?? null,
-    author: { name: extracted.author?.name ?? null, profile_url: extracted.author?.profile_url ?? null },
+    author: {
+      name: extracted.author?.name ?? null,
+      profile_url: extracted.author?.profile_url ?? null,
+      badge: extracted.author?.badge ?? null,
+      // A name typed by the user when the page showed none: kept apart from what was extracted.
+      entered_by_user: Boolean(extracted.author?.entered_by_user),
+    },
     text: (extracted.text ?? '').slice(0, MAX_TEXT),
     rating: extracted.rating ?? null,
     title: extracted.title ?? null,
@@ -27,6 +34,8 @@ export function buildCaptureBody({ extracted, choice, screenshot = null, snapsho
     visit_date_text: extracted.visit_date_text ?? null,
     post: extracted.post ?? null,
     machine_translated: Boolean(extracted.machine_translated),
+    truncated: Boolean(extracted.truncated),
+    owner_response: extracted.owner_response ?? null,
     comment_html: extracted.comment_html || null,
     screenshot,
     page_snapshot: snapshot,
@@ -78,4 +87,37 @@ export function bytesToBase64(bytes) {
   const chunk = 0x8000;
   for (let i = 0; i < bytes.length; i += chunk) binary += String.fromCharCode(...bytes.subarray(i, i + chunk));
   return btoa(binary);
+}
+
+/**
+ * The platform server IP recorded for the tab, only if that response delivered the captured page
+ * (same URL but for the fragment); otherwise null, printed as "not recorded". A tab keeps the last
+ * recorded response, which may belong to another site visited before.
+ */
+export function serverIpFor(record, pageUrl) {
+  if (!record?.ip || !record.url || !pageUrl) return null;
+  const withoutFragment = (url) => url.split('#')[0];
+  return withoutFragment(record.url) === withoutFragment(pageUrl) ? record.ip : null;
+}
+
+/**
+ * How to join successive viewport screenshots of a comment taller than the viewport into one image.
+ * `scrolls`: each screenshot's vertical scroll offset, ascending; `top`/`bottom`: the comment's rows
+ * on the page; all in device pixels. The first screenshot is kept whole (the author and date at the
+ * top); each next one adds only the rows below what is already covered.
+ */
+export function stitchPlan(scrolls, viewportHeight, top, bottom) {
+  const parts = [{ index: 0, sourceY: 0, height: viewportHeight, destY: 0 }];
+  let covered = scrolls[0] + viewportHeight;
+  scrolls.forEach((scroll, index) => {
+    const end = scroll + viewportHeight;
+    if (index === 0 || end <= covered) return;
+    parts.push({ index, sourceY: covered - scroll, height: end - covered, destY: covered - scrolls[0] });
+    covered = end;
+  });
+  return {
+    parts,
+    height: covered - scrolls[0],
+    rect: { y: Math.max(0, top - scrolls[0]), height: Math.min(bottom, covered) - Math.max(top, scrolls[0]) },
+  };
 }

@@ -75,3 +75,18 @@ export async function readPairingToken(serverUrl) {
   if (!match) throw new Error('no pairing token on the Connect page');
   return match[1];
 }
+
+/** Earlier cases of the same comment: by its permalink, else by the SHA-256 of its text. */
+export async function findEarlierCaptures(settings, { permalink, text }) {
+  const query = new URLSearchParams({ limit: '5' });
+  if (permalink) query.set('permalink', permalink);
+  else if (text) query.set('text_sha256', await sha256Hex(text));
+  else return [];
+  const response = await fetch(`${settings.serverUrl}/api/captures?${query}`, { headers: headers(settings), credentials: 'omit' });
+  return response.ok ? (await response.json()).items : [];
+}
+
+export async function sha256Hex(text) {
+  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));
+  return [...new Uint8Array(digest)].map((byte) => byte.toString(16).padStart(2, '0')).join('');
+}

@@ -12,6 +12,11 @@ function item(text) {
   return Object.assign(document.createElement('li'), { textContent: text });
 }
 
+// The server lists {name, profile_url}; the local list of recent captures, a plain name.
+function authorName(author) {
+  return (typeof author === 'object' ? author?.name : author) || null;
+}
+
 function render(status) {
   const { server } = status;
   const state = [server.reachable ? messages.serverReachable : messages.serverUnreachable];
@@ -31,7 +36,7 @@ function render(status) {
   }));
   const recent = server.paired && server.captures.length ? server.captures : status.recent;
   $('recent').replaceChildren(...(recent.length
-    ? recent.slice(0, 5).map((entry) => item(`${messages[`kind_${entry.kind}`]} — ${entry.author?.name ?? entry.author ?? messages.notFound}: ${(entry.text ?? '').slice(0, 60)}`))
+    ? recent.slice(0, 5).map((entry) => item(`${messages[`kind_${entry.kind}`]} — ${authorName(entry.author) ?? messages.notFound}: ${(entry.text ?? '').slice(0, 60)}`))
     : [item(messages.noRecent)]));
   $('dashboard').href = `${server.url}/`;
 }

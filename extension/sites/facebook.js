@@ -125,6 +125,7 @@ function extractPost(container, pageUrl) {
   const nameLink = nameNode?.matches('a') ? nameNode : nameNode?.querySelector('a[href]');
   const message = container.querySelector('[data-ad-preview="message"], [data-ad-comet-preview="message"]');
   result.author = {
+    ...result.author,
     name: nameLink ? textOf(nameLink) || null : nameNode ? textOf(nameNode) || null : null,
     profile_url: nameLink ? profileUrl(nameLink.getAttribute('href'), pageUrl) : null,
   };
@@ -146,7 +147,7 @@ export function extract(article, pageUrl) {
   const links = own(article, 'a[href]');
   const authorLink = links.find((anchor) => textOf(anchor) !== '');
   if (authorLink) {
-    result.author = { name: textOf(authorLink), profile_url: profileUrl(authorLink.getAttribute('href'), pageUrl) };
+    result.author = { ...result.author, name: textOf(authorLink), profile_url: profileUrl(authorLink.getAttribute('href'), pageUrl) };
   }
   const timeLink = links.find((anchor) => anchor !== authorLink && /[?&]comment_id=/.test(anchor.getAttribute('href')) && textOf(anchor) !== '');
   if (timeLink) {

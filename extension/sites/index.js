@@ -3,10 +3,11 @@
 // findExpanders, extract} and has saved-page fixtures in tests/extension/fixtures/<id>-*.html.
 import * as facebook from './facebook.js';
 import * as generic from './generic.js';
+import * as google from './google.js';
 import * as tripadvisor from './tripadvisor.js';
 import { expandAll } from './util.js';
 
-export const sites = [facebook, tripadvisor, generic];
+export const sites = [facebook, tripadvisor, google, generic];
 
 export function siteForUrl(url) {
   let host;

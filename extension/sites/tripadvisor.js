@@ -1,6 +1,6 @@
 // TripAdvisor review cards: the current layout (2023–), the 2020–22 HR_CC_CARD layout and the
 // ≤2019 .review-container layout still found in saved pages (SITES.md). All country domains.
-import { absoluteUrl, cleanText, emptyResult, parseWrittenDate, textOf } from './util.js';
+import { absoluteUrl, emptyResult, parseWrittenDate, textOf } from './util.js';
 
 export const id = 'tripadvisor';
 export const label = 'Tripadvisor';
@@ -66,35 +66,49 @@ function clampRating(value) {
 function lines(card) {
   return [...card.querySelectorAll('div, span')]
     .filter((node) => !node.querySelector('div, span'))
-    .map((node) => cleanText(node.textContent))
+    .map((node) => textOf(node))
     .filter((line) => line && line.length < 120);
 }
 
 function visitDate(card, allLines) {
   const legacy = card.querySelector('.prw_reviews_stay_date_hsx, .stay_date_label');
-  if (legacy) return cleanText(legacy.textContent);
+  if (legacy) return textOf(legacy);
   const labelled = [...card.querySelectorAll('span, div')]
-    .filter((node) => VISIT_LABELS.test(cleanText(node.textContent)) && !node.querySelector('div'))
-    .map((node) => cleanText(node.textContent));
+    .filter((node) => VISIT_LABELS.test(textOf(node)) && !node.querySelector('div'))
+    .map((node) => textOf(node));
   const unique = [...new Set(labelled)].filter((line, index, all) => !all.some((other, j) => j !== index && other.includes(line) && other !== line));
   if (unique.length) return unique.join(' • ');
   return allLines.find((line) => /\b\d{4}\s+•\s+\S/.test(line)) ?? null;
 }
 
+// The review body. Current layout: no stable marker, so the longest *rendered* text block that is
+// none of the other parts. Rendered, because a saved or indented page pads the rating's <div> with
+// hundreds of spaces around an svg whose <title> ("5 of 5 bubbles") is not text on screen.
 function reviewText(card, exclude) {
   const marked = card.querySelector('[data-test-target="review-body"], .partial_entry, q');
   if (marked) return marked;
-  // Current layout: no stable marker, so take the longest text block that is none of the other parts.
-  const candidates = [...card.querySelectorAll('span, div, q, p')].filter((node) => {
-    if (node.querySelector('div, p') || exclude.some((other) => other && (other.contains(node) || node.contains(other)))) return false;
-    if (node.closest('button, [role="button"], a')) return false;
-    const text = cleanText(node.textContent);
-    return text && !WRITTEN.test(text) && !VISIT_LABELS.test(text) && !NOT_REVIEW_TEXT.test(text) && !/\b\d{4}\s+•\s+/.test(text);
-  });
-  const response = [...card.querySelectorAll('div, span')].find((node) => /^(response from|risposta d[ai])/i.test(cleanText(node.textContent)));
+  const candidates = [...card.querySelectorAll('span, div, q, p')]
+    .filter((node) => !node.querySelector('div, p') && !node.closest('button, [role="button"], a, svg'))
+    .filter((node) => !exclude.some((other) => other && (other.contains(node) || node.contains(other))))
+    .map((node) => ({ node, text: textOf(node) }))
+    .filter(({ text }) => text && !WRITTEN.test(text) && !VISIT_LABELS.test(text) && !NOT_REVIEW_TEXT.test(text) && !/\b\d{4}\s+•\s+/.test(text));
+  const response = [...card.querySelectorAll('div, span')].find((node) => /^(response from|risposta d[ai])/i.test(textOf(node)));
   // The owner's response comes after the review: keep only blocks before it (4 = FOLLOWING).
-  const ownCandidates = response ? candidates.filter((node) => node.compareDocumentPosition(response) & 4) : candidates;
-  return ownCandidates.sort((a, b) => b.textContent.length - a.textContent.length)[0] ?? null;
+  const own = response ? candidates.filter(({ node }) => node.compareDocumentPosition(response) & 4) : candidates;
+  return own.sort((a, b) => b.text.length - a.text.length)[0]?.node ?? null;
+}
+
+// ≤2019 cards show the member's screen name without a link; TripAdvisor's profile address is
+// /Profile/<screen name> on the page's own domain.
+function legacyProfileUrl(name, pageUrl) {
+  return name && !/\s/.test(name) ? absoluteUrl(`/Profile/${encodeURIComponent(name)}`, pageUrl) : null;
+}
+
+// The business: the page's main heading (#HEADING in every layout); a ≤2019 page also has a
+// masthead <h1> with "…: Hours, Address, … Reviews: 4.5/5", which is not the business's name.
+function businessName(document) {
+  const heading = ['h1#HEADING', '[data-test-target="mainH1"] h1', 'h1'].map((selector) => document.querySelector(selector)).find(Boolean);
+  return heading ? textOf(heading) || null : null;
 }
 
 export function extract(card, pageUrl) {
@@ -105,16 +119,18 @@ export function extract(card, pageUrl) {
   if (link) result.permalink = absoluteUrl(link.getAttribute('href'), pageUrl);
   const profile = [...card.querySelectorAll('a[href^="/Profile/"], a[href*="tripadvisor"][href*="/Profile/"]')].find((anchor) => textOf(anchor) !== '');
   const legacyName = card.querySelector('.info_text > div:first-child, .memberOverlayLink .username');
+  const name = profile ? textOf(profile) : legacyName ? textOf(legacyName) || null : null;
   result.author = {
-    name: profile ? textOf(profile) : legacyName ? textOf(legacyName) || null : null,
-    profile_url: profile ? absoluteUrl(profile.getAttribute('href'), pageUrl) : null,
+    ...result.author,
+    name,
+    profile_url: profile ? absoluteUrl(profile.getAttribute('href'), pageUrl) : legacyProfileUrl(name, pageUrl),
   };
   result.rating = parseRating(card);
   const allLines = lines(card);
   result.visit_date_text = visitDate(card, allLines);
   const legacyDate = card.querySelector('.ratingDate');
   if (legacyDate) {
-    result.posted_at_text = cleanText(legacyDate.textContent) || null;
+    result.posted_at_text = textOf(legacyDate) || null;
     result.posted_at = parseWrittenDate(legacyDate.getAttribute('title') || legacyDate.textContent);
   } else {
     const written = allLines.find((line) => WRITTEN.test(line));
@@ -124,8 +140,7 @@ export function extract(card, pageUrl) {
   const textNode = reviewText(card, [titleNode, profile, legacyName]);
   result.text = textNode ? textOf(textNode, { skip: (node) => isReadMore(node) && node.matches('button, [role="button"], span.taLnk') }) : '';
   result.machine_translated = Boolean(textNode?.closest('[data-machine-translated="true"]') || textNode?.querySelector('[data-machine-translated="true"]'));
-  const business = card.ownerDocument.querySelector('h1');
-  result.post = { author: business ? textOf(business) || null : null, url: businessUrl(pageUrl), text: null };
+  result.post = { author: businessName(card.ownerDocument), url: businessUrl(pageUrl), text: null };
   result.comment_html = card.outerHTML;
   return result;
 }

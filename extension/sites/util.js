@@ -1,28 +1,93 @@
 // Small DOM helpers shared by the site extractors. Pure: they read the DOM, never change it
 // (except expandAll, which clicks the site's own "See more" buttons, as a person would).
 
-const BLOCK_TAGS = new Set(['DIV', 'P', 'LI', 'BLOCKQUOTE', 'SECTION', 'ARTICLE', 'H1', 'H2', 'H3', 'H4', 'TR']);
+// Elements whose content is never rendered as text (an svg's <title> is a tooltip, not text).
+const NOT_TEXT = new Set(['SCRIPT', 'STYLE', 'NOSCRIPT', 'TEMPLATE', 'HEAD', 'TITLE', 'SELECT', 'TEXTAREA', 'INPUT', 'IFRAME', 'OBJECT']);
+// Without layout (the Node tool, jsdom) a tag's default display decides where lines break.
+const BLOCK_TAGS = new Set([
+  'ADDRESS', 'ARTICLE', 'ASIDE', 'BLOCKQUOTE', 'DD', 'DETAILS', 'DIALOG', 'DIV', 'DL', 'DT', 'FIELDSET', 'FIGCAPTION',
+  'FIGURE', 'FOOTER', 'FORM', 'H1', 'H2', 'H3', 'H4', 'H5', 'H6', 'HEADER', 'HGROUP', 'HR', 'LI', 'MAIN', 'NAV', 'OL',
+  'P', 'PRE', 'SECTION', 'SUMMARY', 'TABLE', 'TR', 'UL', 'CAPTION',
+]);
+const BLOCK_DISPLAY = /^(block|flex|grid|list-item|table|table-row|table-caption|flow-root)$/;
 
-/** Visible-ish text of a node: emoji <img alt> become text, <br> and blocks become line breaks. */
+/** How an element renders: hidden, block (line breaks around it) and whether its spaces collapse. */
+function layoutOf(element, hasLayout) {
+  if (hasLayout) {
+    const style = element.ownerDocument.defaultView.getComputedStyle(element);
+    return {
+      hidden: style.display === 'none' || style.visibility === 'hidden' || style.visibility === 'collapse',
+      block: BLOCK_DISPLAY.test(style.display),
+      preserve: /^(pre|pre-wrap|break-spaces|pre-line)$/.test(style.whiteSpace),
+    };
+  }
+  const inline = element.getAttribute('style') || '';
+  return {
+    hidden: element.hasAttribute('hidden') || /display\s*:\s*none/i.test(inline),
+    block: BLOCK_TAGS.has(element.tagName) || /display\s*:\s*(block|flex|grid)/i.test(inline),
+    preserve: element.tagName === 'PRE' || /white-space\s*:\s*pre/i.test(inline),
+  };
+}
+
+/**
+ * The text a person sees in `node`, with the browser's rendering rules (what innerText does, plus the
+ * alt text of emoji images, which innerText drops): runs of spaces and source line breaks collapse
+ * to one space; only <br>, block boundaries (two for <p>) and pre-formatted text break lines;
+ * hidden elements, scripts and svg (whose <title> is a tooltip) give nothing. In the browser the
+ * computed style decides; without layout (Node tool, jsdom) the tags' default display does.
+ * `skip(element)` leaves out controls such as "See more".
+ */
 export function textOf(node, { skip = () => false } = {}) {
+  const document = node.ownerDocument ?? node;
+  const hasLayout = document.documentElement?.getBoundingClientRect().width > 0;
   let out = '';
-  const walk = (current) => {
+  let breaks = 0; // line breaks owed before the next text
+  let space = false; // a collapsible space owed before the next text
+  const write = (text) => {
+    if (!text) return;
+    if (breaks && out) out += '\n'.repeat(breaks);
+    else if (space && out && !/[ \n]$/.test(out)) out += ' ';
+    breaks = 0;
+    space = false;
+    out += text;
+  };
+  const lineBreak = (count) => {
+    if (out) breaks = Math.max(breaks, count);
+    space = false;
+  };
+  const walk = (current, preserve) => {
     for (const child of current.childNodes) {
       if (child.nodeType === 3) {
-        out += child.nodeValue;
+        if (preserve) {
+          write(child.nodeValue);
+          continue;
+        }
+        const collapsed = child.nodeValue.replace(/[ \t\n\r\f]+/g, ' ');
+        if (collapsed.startsWith(' ')) space = true;
+        write(collapsed.trim());
+        if (collapsed.length > 1 && collapsed.endsWith(' ')) space = true;
       } else if (child.nodeType === 1) {
-        if (skip(child) || child.tagName === 'SCRIPT' || child.tagName === 'STYLE') continue;
-        if (child.tagName === 'BR') { out += '\n'; continue; }
-        if (child.tagName === 'IMG') { out += child.getAttribute('alt') || ''; continue; }
-        const block = BLOCK_TAGS.has(child.tagName);
-        if (block) out += '\n';
-        walk(child);
-        if (block) out += '\n';
+        if (NOT_TEXT.has(child.tagName) || child.namespaceURI === 'http://www.w3.org/2000/svg' || skip(child)) continue;
+        if (child.tagName === 'BR') {
+          write('\u200b'); // keeps the break even at the start, removed below
+          out += '\n';
+          continue;
+        }
+        const layout = layoutOf(child, hasLayout);
+        if (layout.hidden) continue;
+        if (child.tagName === 'IMG') {
+          write(child.getAttribute('alt') || '');
+          continue;
+        }
+        const paragraph = child.tagName === 'P' ? 2 : 1;
+        if (layout.block) lineBreak(paragraph);
+        walk(child, layout.preserve);
+        if (layout.block) lineBreak(paragraph);
       }
     }
   };
-  walk(node);
-  return cleanText(out);
+  walk(node, node.nodeType === 1 && layoutOf(node, hasLayout).preserve);
+  return cleanText(out.replace(/\u200b/g, ''));
 }
 
 /** Collapse runs of spaces, trim every line, at most one empty line in a row. */
@@ -52,7 +117,7 @@ export function emptyResult(pageUrl, platform) {
     platform,
     page_url: pageUrl,
     permalink: null,
-    author: { name: null, profile_url: null },
+    author: { name: null, profile_url: null, badge: null },
     text: '',
     title: null,
     rating: null,
@@ -61,6 +126,7 @@ export function emptyResult(pageUrl, platform) {
     visit_date_text: null,
     post: null,
     machine_translated: false,
+    owner_response: null,
     comment_html: '',
   };
 }

@@ -1,10 +1,12 @@
 """Captures: health, create, list, read one, and the OpenAPI document."""
+import re
+
 from flask import current_app, jsonify, request
 
 from .. import __version__
 from ..domain.errors import Invalid
 from ..domain.legal import ADVICE
-from ..domain.schemas import KINDS, PLATFORMS, parse_json_body
+from ..domain.schemas import KINDS, PLATFORMS, check_url, parse_json_body
 from ..services import cases
 from ..store import decode_cursor, get_store
 from . import bp, only_parameters
@@ -55,7 +57,7 @@ def _choice(name: str, allowed: list[str]) -> str | None:
     return value
 
 
-LIST_PARAMETERS = {"kind", "status", "platform", "q", "limit", "cursor"}
+LIST_PARAMETERS = {"kind", "status", "platform", "q", "limit", "cursor", "permalink", "text_sha256"}
 
 
 @bp.get("/captures")
@@ -76,9 +78,14 @@ def list_captures():
     status = request.args.get("status")
     if status is not None and (len(status) > 40 or not status.replace("_", "").isalpha()):
         raise Invalid("status", "'status' is not a status name.")
+    permalink = request.args.get("permalink")
+    check_url(permalink, "permalink")
+    text_sha256 = request.args.get("text_sha256")
+    if text_sha256 is not None and not re.fullmatch(r"[0-9a-f]{64}", text_sha256):
+        raise Invalid("text_sha256", "'text_sha256' must be 64 lowercase hexadecimal digits.")
     records, next_cursor = cases.list_cases(
         get_store(), kind=_choice("kind", KINDS), status=status, platform=_choice("platform", PLATFORMS),
-        q=q or None, limit=int(limit_text), cursor=cursor)
+        q=q or None, limit=int(limit_text), cursor=cursor, permalink=permalink, text_sha256=text_sha256)
     return jsonify({"items": [summary(record) for record in records], "next_cursor": next_cursor})
 
 
@@ -126,6 +133,11 @@ OPENAPI_PATHS = {
                 _query("q", {"type": "string", "maxLength": 200}, "Text in the author's name or the comment"),
                 _query("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT}, "Page size (default 50)"),
                 _query("cursor", {"type": "string"}, "`next_cursor` of the previous page"),
+                _query("permalink", {"type": "string", "format": "uri", "maxLength": 4096},
+                       "Earlier captures of the comment at this address (\"already captured on …\")"),
+                _query("text_sha256", {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+                       "Earlier captures whose text has this SHA-256 (UTF-8), when the comment has no address;"
+                       " with `permalink`, either matches. Erased cases never match"),
             ],
             "responses": {"200": json_response("A page of cases", _ref("CaseList")),
                           **error_responses(400, 401, 403)}}},

@@ -146,7 +146,7 @@ def withdraw(record: dict, body: dict, now: str) -> dict:
                            "recorded_at": now}
     record["consent"] = state
     record["author"] = {"name": None, "profile_url": None}
-    for field in ("text", "title", "permalink", "post", "visit_date_text", "posted_at_text"):
+    for field in ("text", "title", "permalink", "post", "visit_date_text", "posted_at_text", "owner_response"):
         record[field] = None
     record["evidence"] = [e for e in record["evidence"] if e["name"] not in erased]
     for answer in state["answers"]:

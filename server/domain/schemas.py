@@ -24,7 +24,7 @@ LATEST_DAY = date(2100, 12, 30)
 MAX_DEPTH = 32  # the deepest valid body nests 4 levels
 
 KINDS = ["testimonial", "offence"]
-PLATFORMS = ["facebook", "tripadvisor", "other"]
+PLATFORMS = ["facebook", "tripadvisor", "google", "other"]
 PURPOSES = ["website", "landing_page", "social", "print", "ads"]
 OFFENCE_CATEGORIES = ["insult", "defamation", "threat_or_blackmail", "fake_review", "harassment", "other"]
 SCREENSHOT_TYPES = ["image/png", "image/jpeg", "image/webp"]
@@ -53,7 +53,8 @@ CAPTURE_SCHEMA = {
         "author": {
             "type": ["object", "null"],
             "additionalProperties": False,
-            "properties": {"name": text(300), "profile_url": OPTIONAL_URL},
+            "properties": {"name": text(300), "profile_url": OPTIONAL_URL,
+                           "badge": text(100), "entered_by_user": {"type": ["boolean", "null"]}},
         },
         "text": {"type": "string", "maxLength": MAX_TEXT},
         "title": text(1000),
@@ -67,6 +68,12 @@ CAPTURE_SCHEMA = {
             "properties": {"author": text(300), "url": OPTIONAL_URL, "text": text(MAX_TEXT)},
         },
         "machine_translated": {"type": ["boolean", "null"]},
+        "truncated": {"type": ["boolean", "null"], "description": "the site still hid part of the text"},
+        "owner_response": {
+            "type": ["object", "null"],
+            "additionalProperties": False,
+            "properties": {"text": text(MAX_TEXT), "posted_at_text": text(200)},
+        },
         "comment_html": text(2_000_000),
         "screenshot": {
             "type": ["object", "null"],
@@ -290,6 +297,8 @@ def infer_platform(url: str) -> str:
         return "facebook"
     if re.search(r"(^|\.)tripadvisor\.(com?\.)?[a-z]{2,3}$", host):
         return "tripadvisor"
+    if re.search(r"^(www\.|maps\.)?google\.(com?\.)?[a-z]{2,3}$", host) and urlsplit(url).path.startswith("/maps"):
+        return "google"
     return "other"
 
 
@@ -339,7 +348,9 @@ def capture_from_body(body: dict) -> tuple[dict, dict]:
         "platform": body.get("platform") or infer_platform(body["page_url"]),
         "page_url": body["page_url"],
         "permalink": body.get("permalink"),
-        "author": {"name": author.get("name"), "profile_url": author.get("profile_url")},
+        "author": {"name": author.get("name"), "profile_url": author.get("profile_url"),
+                   **({"badge": author["badge"]} if author.get("badge") else {}),
+                   **({"entered_by_user": True} if author.get("entered_by_user") else {})},
         "text": body["text"],
         "title": body.get("title"),
         "rating": body.get("rating"),
@@ -349,6 +360,8 @@ def capture_from_body(body: dict) -> tuple[dict, dict]:
         "post": ({"author": post.get("author"), "url": post.get("url"), "text": post.get("text")}
                  if post else None),
         "machine_translated": bool(body.get("machine_translated")),
+        **({"truncated": True} if body.get("truncated") else {}),
+        **({"owner_response": body["owner_response"]} if body.get("owner_response") else {}),
         "language": context.get("language") or "it",
         "context": {name: context.get(name) for name in
                     ("captured_at_client", "timezone", "user_agent", "extension_version", "server_ip",

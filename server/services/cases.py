@@ -78,7 +78,8 @@ def get(store, case_id: str) -> dict:
 
 
 def list_cases(store, **filters) -> tuple[list[dict], str | None]:
-    """A page of cases, newest first (filters: kind, status, platform, q, limit, cursor)."""
+    """A page of cases, newest first (filters: kind, status, platform, q, limit, cursor; permalink and
+    text_sha256 find earlier captures of the same comment)."""
     records, next_cursor = store.list(**filters)
     for record in records:
         cases.refresh_deadlines(record, today())

@@ -9,6 +9,7 @@ is only available on a browser-level CDP session, which a persistent context doe
 """
 import http.server
 import json
+import os
 import re
 import shutil
 import socket
@@ -32,7 +33,7 @@ EXTENSION = ROOT / "extension"
 FIXTURES = ROOT / "tests" / "extension" / "fixtures"
 CHROMIUM = Path("/usr/lib/chromium/chromium")
 TOKEN = "e2e-token-0123456789"
-SITE_HOSTS = ["www.facebook.com", "www.tripadvisor.it", "www.tripadvisor.com"]
+SITE_HOSTS = ["www.facebook.com", "www.tripadvisor.it", "www.tripadvisor.com", "blog.example.org"]
 
 
 def free_port() -> int:
@@ -169,11 +170,13 @@ def testimone(tmp_path):
 # --- Chromium with the unpacked extension ------------------------------------------------------------
 
 class Browser:
-    def __init__(self, playwright, user_data_dir: Path, site_port: int):
+    def __init__(self, playwright, user_data_dir: Path, site_port: int, display: str | None = None):
+        """Headless; or, given an X display (Xvfb), a visible window whose real menus can be clicked."""
         self.devtools_port = free_port()
         rules = ", ".join(f"MAP {host} 127.0.0.1:{site_port}" for host in SITE_HOSTS)
+        mode = [f"--display={display}", "--window-position=0,0"] if display else ["--headless=new"]
         self.process = subprocess.Popen([
-            str(CHROMIUM), "--headless=new", f"--user-data-dir={user_data_dir}",
+            str(CHROMIUM), *mode, f"--user-data-dir={user_data_dir}",
             f"--remote-debugging-port={self.devtools_port}", "--enable-unsafe-extension-debugging",
             f"--load-extension={EXTENSION}", f"--disable-extensions-except={EXTENSION}",
             "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -182,7 +185,7 @@ class Browser:
             # The fixture server counts as a public site, so Local Network Access applies as on the real one.
             f"--ip-address-space-overrides=127.0.0.1:{site_port}=public",
             "about:blank",
-        ], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        ], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, **({"DISPLAY": display} if display else {})})
         wait_until(self._devtools_up, message="Chromium's DevTools port")
         self.browser = playwright.chromium.connect_over_cdp(f"http://127.0.0.1:{self.devtools_port}")
         self.context = self.browser.contexts[0]

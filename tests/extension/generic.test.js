@@ -14,7 +14,7 @@ describe('generic: any other page', () => {
     assert.equal(data.platform, 'other');
     assert.equal(data.text, "Ci sono stata anch'io: ottima la carbonara!");
     assert.equal(data.page_url, url);
-    assert.deepEqual(data.author, { name: null, profile_url: null });
+    assert.deepEqual(data.author, { name: null, profile_url: null, badge: null });
     assert.equal(data.permalink, null);
     assert.equal(data.comment_html, node.outerHTML);
   });

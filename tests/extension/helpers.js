@@ -19,5 +19,5 @@ export function loadFixture(name, { runScripts = false } = {}) {
 
 export const PAYLOAD_FIELDS = [
   'platform', 'page_url', 'permalink', 'author', 'text', 'title', 'rating', 'posted_at', 'posted_at_text',
-  'visit_date_text', 'post', 'machine_translated', 'comment_html',
+  'visit_date_text', 'post', 'machine_translated', 'owner_response', 'comment_html',
 ];

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { CAPTURE_FIELDS, buildCaptureBody, bytesToBase64, dataUrlToBase64, deviceRect, localDay } from '../../extension/lib/payload.js';
+import { CAPTURE_FIELDS, buildCaptureBody, bytesToBase64, dataUrlToBase64, deviceRect, localDay, serverIpFor, stitchPlan } from '../../extension/lib/payload.js';
 import { countEventsWithin } from '../../extension/lib/server.js';
 import { effectiveLanguage, normaliseServerUrl } from '../../extension/lib/settings.js';
 import { extractFromHtml } from '../../extension/tools/extract-saved-page.mjs';
@@ -83,5 +83,34 @@ describe('locales', () => {
       .map((path) => readFileSync(new URL(path, root), 'utf8')).join('\n');
     const used = [...sources.matchAll(/(?:messages|\bm)\.([a-zA-Z]+)\b|data-i18n="([a-zA-Z]+)"|format\(messages, '([a-zA-Z]+)'/g)].map((match) => match[1] || match[2] || match[3]);
     for (const key of used) assert.ok(key in en, `missing locale key ${key}`);
+  });
+});
+
+describe('serverIpFor', () => {
+  const record = { ip: '157.240.0.35', url: 'https://www.facebook.com/trattoria.demo/posts/1' };
+
+  it('uses the recorded IP only for the page that response delivered', () => {
+    assert.equal(serverIpFor(record, 'https://www.facebook.com/trattoria.demo/posts/1#c'), '157.240.0.35');
+    assert.equal(serverIpFor(record, 'https://blog.example.org/2026/11/trattoria'), null, 'a previous page of the tab');
+    assert.equal(serverIpFor(null, 'https://blog.example.org/'), null, 'nothing recorded (no permission for the host)');
+  });
+});
+
+describe('stitchPlan', () => {
+  it('one viewport: kept whole, the comment where it was', () => {
+    assert.deepEqual(stitchPlan([1000], 768, 1200, 1500), {
+      parts: [{ index: 0, sourceY: 0, height: 768, destY: 0 }], height: 768, rect: { y: 200, height: 300 },
+    });
+  });
+
+  it('a comment taller than the viewport: the next screenshots add only new rows, the rectangle spans them', () => {
+    const plan = stitchPlan([1000, 1576, 2152], 768, 1192, 2600);
+    assert.deepEqual(plan.parts, [
+      { index: 0, sourceY: 0, height: 768, destY: 0 },
+      { index: 1, sourceY: 192, height: 576, destY: 768 },
+      { index: 2, sourceY: 192, height: 576, destY: 1344 },
+    ]);
+    assert.equal(plan.height, 1920);
+    assert.deepEqual(plan.rect, { y: 192, height: 1408 });
   });
 });

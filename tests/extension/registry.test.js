@@ -38,8 +38,9 @@ describe('site registry', () => {
     const patterns = manifest.host_permissions.filter((pattern) => !/127\.0\.0\.1|localhost/.test(pattern));
     assert.deepEqual(manifest.content_scripts[0].matches, patterns);
     for (const pattern of patterns) {
-      const host = pattern.replace('*://*.', 'www.').replace(/\/\*$/, '');
-      assert.notEqual(siteForUrl(`https://${host}/x`).id, 'generic', pattern);
+      const [, host, path] = pattern.match(/^\*:\/\/(?:\*\.)?([^/]+)(\/.*)$/);
+      const url = `https://${host.startsWith('www.') ? host : `www.${host}`}${path.replace('*', 'x')}`;
+      assert.notEqual(siteForUrl(url).id, 'generic', pattern);
     }
     for (const url of ['https://www.facebook.com/a', 'https://m.facebook.com/a', 'https://web.facebook.com/a',
       'https://www.tripadvisor.it/a', 'https://www.tripadvisor.co.uk/a', 'https://tripadvisor.com/a']) {

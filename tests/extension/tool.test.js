@@ -20,7 +20,7 @@ describe('extract-saved-page.mjs', () => {
         assert.deepEqual(Object.keys(item).sort(), [...PAYLOAD_FIELDS].sort());
         assert.ok(item.text.length > 0, 'every listed comment has text');
         assert.ok(item.rating === null || (Number.isInteger(item.rating) && item.rating >= 1 && item.rating <= 5));
-        assert.deepEqual(Object.keys(item.author).sort(), ['name', 'profile_url']);
+        assert.deepEqual(Object.keys(item.author).sort(), ['badge', 'name', 'profile_url']);
       }
     });
   }

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { expandComment } from '../../extension/sites/index.js';
 import * as tripadvisor from '../../extension/sites/tripadvisor.js';
+import { JSDOM } from 'jsdom';
 import { loadFixture } from './helpers.js';
 
 describe('tripadvisor.it restaurant (current layout)', () => {
@@ -18,7 +19,7 @@ describe('tripadvisor.it restaurant (current layout)', () => {
     assert.equal(first.rating, 5);
     assert.equal(first.title, 'Carbonara da ricordare');
     assert.equal(first.permalink, 'https://www.tripadvisor.it/ShowUserReviews-g187791-d1234567-r934556787-Trattoria_Demo-Rome_Lazio.html');
-    assert.deepEqual(first.author, { name: 'Luca F', profile_url: 'https://www.tripadvisor.it/Profile/LucaFinto82' });
+    assert.deepEqual(first.author, { name: 'Luca F', profile_url: 'https://www.tripadvisor.it/Profile/LucaFinto82', badge: null });
     assert.equal(first.visit_date_text, 'set 2026 • Coppie');
     assert.equal(first.posted_at_text, 'Scritta il 14 settembre 2026');
     assert.equal(first.posted_at, '2026-09-14');
@@ -82,10 +83,28 @@ describe('tripadvisor.co.uk attraction (≤2019 legacy layout)', () => {
     assert.equal(second.rating, 5);
     assert.equal(first.title, 'Guide was late and rude');
     assert.equal(first.author.name, 'Fergus_Madeup');
-    assert.equal(first.author.profile_url, null, 'the legacy layout has no profile link: left empty');
+    assert.equal(first.author.profile_url, 'https://www.tripadvisor.co.uk/Profile/Fergus_Madeup', '/Profile/<screen name>');
     assert.equal(first.posted_at, '2019-09-12');
     assert.equal(first.visit_date_text, 'Date of experience: September 2019');
     assert.match(first.text, /gate B\. Half of the tour was skipped\.\.\.$/);
     assert.equal(first.permalink, 'https://www.tripadvisor.co.uk/ShowUserReviews-g190384-d2345678-r701234567-Castle_Demo_Tours-Edinburgh_Scotland.html');
+  });
+});
+
+describe('hand-made edge case: a short review on an indented page', () => {
+  // As in a saved 2026 Attraction_Review page: the rating's <div> holds hundreds of spaces of
+  // indentation around an svg whose <title> is "5 of 5 bubbles", and the review itself is short.
+  const padding = `\n${' '.repeat(400)}`;
+  const html = `<div data-automation="reviewCard">
+    <div>${padding}<svg data-automation="bubbleRatingImage"><title>5 of 5 bubbles</title><path d="M0"/></svg>${padding}</div>
+    <div data-test-target="review-title"><a href="/ShowUserReviews-g1-d2-r345-Demo.html"><span>Lovely</span></a></div>
+    <div><span>Great\n        guide, short walk.</span></div>
+  </div>`;
+  const { document } = new JSDOM(html, { url: 'https://www.tripadvisor.com/Attraction_Review-g1-d2-Reviews-Demo.html' }).window;
+  const item = tripadvisor.extract(tripadvisor.listComments(document)[0], document.URL);
+
+  it('the text is the review, never the rating label', () => {
+    assert.equal(item.text, 'Great guide, short walk.');
+    assert.equal(item.rating, 5);
   });
 });
