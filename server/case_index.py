@@ -21,10 +21,12 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS cases (
     seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, kind TEXT NOT NULL, status TEXT NOT NULL,
-    platform TEXT, summary TEXT NOT NULL);
+    platform TEXT, permalink TEXT, text_sha256 TEXT, summary TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS cases_kind ON cases (kind, seq);
 CREATE INDEX IF NOT EXISTS cases_status ON cases (status, seq);
 CREATE INDEX IF NOT EXISTS cases_platform ON cases (platform, seq);
+CREATE INDEX IF NOT EXISTS cases_permalink ON cases (permalink);
+CREATE INDEX IF NOT EXISTS cases_text_sha256 ON cases (text_sha256);
 CREATE TABLE IF NOT EXISTS deadlines (
     seq INTEGER NOT NULL REFERENCES cases (seq) ON DELETE CASCADE, due TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS deadlines_due ON deadlines (due, seq);
@@ -50,6 +52,7 @@ class CaseIndex:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")  # derived data: a lost tail is rebuilt, not fatal
             db.execute("PRAGMA foreign_keys=ON")
+            db.execute("PRAGMA secure_delete=ON")  # erased text is overwritten, not left in free pages
             self._local.db = db
             self._connections.append(db)
         return db
@@ -101,9 +104,10 @@ class CaseIndex:
 
     @staticmethod
     def _insert(db: sqlite3.Connection, seq: int, entry: dict) -> None:
-        db.execute("INSERT INTO cases (seq, id, kind, status, platform, summary) VALUES (?, ?, ?, ?, ?, ?)",
-                   (seq, entry["id"], entry["kind"], entry["status"], entry.get("platform"),
-                    json.dumps(entry["summary"], ensure_ascii=False, separators=(",", ":"))))
+        db.execute("INSERT INTO cases (seq, id, kind, status, platform, permalink, text_sha256, summary) "
+                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                   (seq, entry["id"], entry["kind"], entry["status"], entry.get("platform"), entry.get("permalink"),
+                    entry.get("text_sha256"), json.dumps(entry["summary"], ensure_ascii=False, separators=(",", ":"))))
         db.execute("INSERT INTO words (rowid, text, author) VALUES (?, ?, ?)",
                    (seq, entry.get("text") or "", entry.get("author") or ""))
         db.executemany("INSERT INTO deadlines (seq, due) VALUES (?, ?)",
@@ -118,8 +122,10 @@ class CaseIndex:
 
     # -- reading ----------------------------------------------------------------------------------
 
-    def page(self, kind=None, status=None, platform=None, q=None, limit=50, before=None):
-        """Summaries newest first and the `seq` to pass as `before` for the next page (or None)."""
+    def page(self, kind=None, status=None, platform=None, q=None, limit=50, before=None, permalink=None,
+             text_sha256=None):
+        """Summaries newest first and the `seq` to pass as `before` for the next page (or None).
+        `permalink` and `text_sha256`: the cases with that permalink or that text (either)."""
         # With a text query the FTS table leads, in its own rowid order (its rowid is `seq`), so SQLite
         # stops after `limit` matches instead of sorting every match.
         key = "w.rowid" if q is not None else "c.seq"
@@ -128,6 +134,11 @@ class CaseIndex:
             if value is not None:
                 where.append(f"c.{column} = ?")
                 params.append(value)
+        same = [(column, value) for column, value in (("permalink", permalink), ("text_sha256", text_sha256))
+                if value is not None]
+        if same:
+            where.append("(" + " OR ".join(f"c.{column} = ?" for column, _ in same) + ")")
+            params += [value for _, value in same]
         if before is not None:
             where.append(f"{key} < ?")
             params.append(before)
@@ -146,13 +157,25 @@ class CaseIndex:
         next_before = rows[limit - 1][0] if len(rows) > limit else None
         return [json.loads(summary) for _, summary in rows[:limit]], next_before
 
-    def with_deadlines(self, since: str):
-        """Summaries of the cases with an open deadline due on or after `since`, soonest first."""
+    def with_deadlines(self, since: str, until: str | None = None):
+        """Summaries of the cases with a deadline due from `since` (and before `until`), soonest first,
+        each case once; a generator, so a caller that wants the first few reads only those."""
         rows = self._db().execute(
-            "SELECT c.summary, MIN(d.due) AS first FROM deadlines d JOIN cases c ON c.seq = d.seq "
-            "WHERE d.due >= ? GROUP BY c.seq ORDER BY first, c.seq", (since,))
-        for summary, _ in rows:
-            yield json.loads(summary)
+            "SELECT c.id, c.summary FROM deadlines d JOIN cases c ON c.seq = d.seq "
+            "WHERE d.due >= ? AND d.due < ? ORDER BY d.due, d.seq", (since, until or "9999-12-31"))
+        seen = set()
+        for case_id, summary in rows:
+            if case_id not in seen:
+                seen.add(case_id)
+                yield json.loads(summary)
+
+    def purge(self) -> None:
+        """After an erasure: no trace of deleted text may stay in the file. secure_delete zeroes freed
+        pages; "optimize" merges the full-text segments (dropping the deleted words' entries); the WAL
+        checkpoint writes everything back and empties the log."""
+        db = self._db()
+        db.execute("INSERT INTO words (words) VALUES ('optimize')")
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def count(self) -> int:
         return self._db().execute("SELECT COUNT(*) FROM cases").fetchone()[0]

@@ -19,6 +19,7 @@ import os
 import re
 import secrets
 import shutil
+import sqlite3
 import threading
 from datetime import datetime, timezone
 from pathlib import Path
@@ -27,10 +28,13 @@ from flask import current_app
 from tinydb import Query, TinyDB
 from tinydb.storages import MemoryStorage
 
+from .case_index import CaseIndex
 from .domain.integrity import EMPTY_SHA256, audit_line, canonical_json, sha256_hex
 
 CASES = "cases"
 SETTINGS = "settings"
+INDEX = "index.sqlite3"
+SUMMARY_LEAVES_OUT = ("history", "evidence", "comment_html", "context")
 SAFE_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 
 
@@ -101,6 +105,7 @@ class Store:
         self._ids = {doc["id"]: doc.doc_id for doc in self._cases.all()}
         self._open_audit()
         self._discard_unacknowledged()
+        self._open_index()
 
     # -- opening ----------------------------------------------------------------------------
 
@@ -156,8 +161,25 @@ class Store:
                     self.audit("capture.discarded", folder.name, reason="no record: interrupted before 201")
         _fsync_dir(self.cases_dir)
 
+    def _open_index(self) -> None:
+        """The case index is derived data (server/case_index.py). It is trusted only if the last process
+        closed it cleanly; after a crash, or when it is missing or unreadable, it is rebuilt from the records."""
+        path = self.data_dir / INDEX
+        try:
+            self._index = CaseIndex(path)
+            current = self._index.meta("closed_cleanly") == "yes" and self._index.count() == len(self._ids)
+        except sqlite3.DatabaseError:
+            for stale in self.data_dir.glob(INDEX + "*"):
+                stale.unlink()
+            self._index, current = CaseIndex(path), False
+        if not current:
+            self._index.rebuild((int(doc_id), index_entry(doc)) for doc_id, doc in self._tables[CASES].items())
+        self._index.set_meta("closed_cleanly", "no")
+
     def close(self) -> None:
         with self._lock:
+            self._index.set_meta("closed_cleanly", "yes")
+            self._index.close()
             self._journal.close()
             self._audit.close()
             self._lock_file.close()
@@ -173,6 +195,8 @@ class Store:
         """
         self._tables[table][str(doc_id)] = doc
         self._log_change(table, doc_id, doc)
+        if table == CASES:
+            self._index.put(doc_id, index_entry(doc))
 
     def _log_change(self, table: str, doc_id: int, doc) -> None:
         line = json.dumps({"table": table, "doc_id": doc_id, "doc": doc}, ensure_ascii=False)
@@ -261,48 +285,20 @@ class Store:
 
     def list(self, kind=None, status=None, platform=None, q=None, limit=50, cursor=None, permalink=None,
              text_sha256=None):
-        """Cases newest first, filtered; returns (records, next_cursor or None).
+        """Cases newest first, filtered, from the case index: (summaries, next_cursor or None). A summary is
+        the record without its history, evidence list, comment HTML and capture context (`get` has them).
 
-        `permalink` and `text_sha256` find earlier captures of the same comment (either matches); an
-        erased case has neither its permalink nor its text any more, so it never matches."""
-        case = Query()
-        conditions = []
-        same = []
-        if permalink:
-            same.append(case.permalink == permalink)
-        if text_sha256:
-            same.append(case.text.test(lambda value: isinstance(value, str)
-                                       and hashlib.sha256(value.encode("utf-8")).hexdigest() == text_sha256))
-        if same:
-            conditions.append(same[0] | same[1] if len(same) == 2 else same[0])
-        if kind:
-            conditions.append(case.kind == kind)
-        if status:
-            conditions.append(case.status == status)
-        if platform:
-            conditions.append(case.platform == platform)
-        if q:
-            needle = q.casefold()
-
-            def contains(value):
-                return isinstance(value, str) and needle in value.casefold()
-
-            conditions.append(case.text.test(contains) | case.author.name.test(contains))
+        `q`: words of the text or the author's name (prefixes; case and accents ignored). `permalink` and
+        `text_sha256` find earlier captures of the same comment (either matches); an erased case has
+        neither its permalink nor its text any more, so it never matches."""
         before = decode_cursor(cursor) if cursor else None
-        with self._lock:
-            if conditions:
-                condition = conditions[0]
-                for extra in conditions[1:]:
-                    condition &= extra
-                docs = self._cases.search(condition)
-            else:
-                docs = self._cases.all()
-            docs.sort(key=lambda doc: doc.doc_id, reverse=True)
-            if before is not None:
-                docs = [doc for doc in docs if doc.doc_id < before]
-            page = [copy.deepcopy(dict(doc)) for doc in docs[:limit]]
-            next_cursor = encode_cursor(docs[limit - 1].doc_id) if len(docs) > limit else None
-        return page, next_cursor
+        summaries, next_before = self._index.page(kind=kind, status=status, platform=platform, q=q, limit=limit,
+                                                  before=before, permalink=permalink, text_sha256=text_sha256)
+        return summaries, encode_cursor(next_before) if next_before is not None else None
+
+    def with_deadlines(self, since: str, until: str | None = None):
+        """Summaries of the cases with an open deadline due from `since` (before `until`), soonest first."""
+        return self._index.with_deadlines(since, until)
 
     def count(self) -> int:
         with self._lock:
@@ -346,6 +342,7 @@ class Store:
             _fsync_dir(folder)
             record = self.update(case_id, mutate, event, **details)
             self.compact()
+            self._index.purge()
             return record
 
     def compact(self) -> None:
@@ -369,6 +366,17 @@ class Store:
             doc_id = doc.doc_id if doc else max(map(int, self._tables[SETTINGS]), default=0) + 1
             self._put(SETTINGS, doc_id, {"key": key, "value": copy.deepcopy(value)})
             self.audit("setting.changed", None, key=key)
+
+
+def index_entry(record: dict) -> dict:
+    """What the case index keeps of a record: its summary, the words to search, its open deadlines."""
+    text = record.get("text")
+    return {"id": record["id"], "kind": record["kind"], "status": record["status"],
+            "platform": record.get("platform"), "text": text, "author": (record.get("author") or {}).get("name"),
+            "permalink": record.get("permalink"),
+            "text_sha256": hashlib.sha256(text.encode("utf-8")).hexdigest() if isinstance(text, str) else None,
+            "dues": [d["due"] for d in record.get("deadlines") or [] if d.get("status") == "open"],
+            "summary": {key: value for key, value in record.items() if key not in SUMMARY_LEAVES_OUT}}
 
 
 def encode_cursor(doc_id: int) -> str:

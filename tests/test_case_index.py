@@ -107,6 +107,8 @@ def test_deadlines_soonest_first_and_only_from_a_day(index):
     index.put(3, entry(3, dues=["2025-01-01"]))
     index.put(4, entry(4))
     assert [s["n"] for s in index.with_deadlines("2026-12-01")] == [2, 1]
+    assert [s["n"] for s in index.with_deadlines("2026-12-01", until="2027-01-01")] == [2]
+    assert [s["n"] for s in index.with_deadlines("2027-01-01")] == [1, 2]  # each case once, by its soonest
 
 
 def test_rebuild_replaces_everything_and_survives_reopening(tmp_path):
@@ -142,3 +144,52 @@ def test_reads_from_other_threads(index):
     for thread in threads:
         thread.join()
     assert seen == [[3, 2, 1]] * 4
+
+
+# -- the index inside the store ----------------------------------------------------------------------
+
+def test_withdrawal_leaves_no_trace_of_the_text_in_the_index_files(client, store, sample_capture):
+    words = "Zabaglione memorabile servito da Ermenegilda"
+    case_id = client.post("/api/captures", json=sample_capture("testimonial", text=words)).json["id"]
+    assert [item["id"] for item in client.get("/api/captures?q=zabaglione").json["items"]] == [case_id]
+    client.post(f"/api/captures/{case_id}/revocation", json={"received_at": "2026-11-23", "received_via": "email"})
+    assert client.get("/api/captures?q=zabaglione").json["items"] == []
+    for path in store.data_dir.glob("index.sqlite3*"):
+        content = path.read_bytes()
+        for word in ("Zabaglione", "zabaglione", "Ermenegilda", "ermenegilda"):
+            assert word.encode() not in content, (path.name, word)
+
+
+def test_the_index_is_rebuilt_when_the_last_process_did_not_close_it(tmp_path, sample_capture):
+    from conftest import LocalClient
+
+    from server import create_app
+
+    def app_and_client():
+        app = create_app({"DATA_DIR": str(tmp_path / "data"), "TOKEN": "test-token-0123456789", "TESTING": True})
+        app.test_client_class = LocalClient
+        return app, app.test_client()
+
+    app, client = app_and_client()
+    first = client.post("/api/captures", json=sample_capture(text="Prima cattura")).json["id"]
+    store = app.extensions["testimone.store"]
+    # A crash between the journal's fsync and the index's update: the index has an older version.
+    store._index.put(1, {"id": first, "kind": "offence", "status": "documented", "text": "altro",
+                         "summary": {"id": first}})
+    store._index.close()
+    store._journal.close(), store._audit.close(), store._lock_file.close()  # killed: close() never ran
+    app, client = app_and_client()
+    assert [item["id"] for item in client.get("/api/captures?q=prima").json["items"]] == [first]
+    assert client.get("/api/captures?q=altro").json["items"] == []
+    app.extensions["testimone.store"].close()
+
+
+def test_a_damaged_index_file_is_replaced(tmp_path, sample_capture):
+    from server.store import Store
+
+    store = Store(tmp_path)
+    store.close()
+    (tmp_path / "index.sqlite3").write_bytes(b"not a database at all" * 100)
+    reopened = Store(tmp_path)
+    assert reopened.list() == ([], None)
+    reopened.close()
