@@ -180,5 +180,16 @@ def render_samples(directory):
         click.echo(path)
 
 
+@main.command()
+def vocabulary():
+    """Print extension/lib/vocabulary.js, the extension's copy of server/domain/vocabulary.py.
+
+    After changing the vocabulary: testimone vocabulary > extension/lib/vocabulary.js
+    """
+    from .domain.vocabulary import javascript
+
+    click.echo(javascript(), nl=False)
+
+
 if __name__ == "__main__":
     sys.exit(main())

@@ -22,14 +22,14 @@ from .domain.errors import DomainError, Invalid, NotFound
 from .render import bundle, document_types
 from .services import cases as case_service, deadlines as deadline_service, documents as document_service
 from .services import evidence as evidence_service
-from .domain.schemas import KINDS, PLATFORMS, PURPOSES
+from .domain import vocabulary
+from .domain.vocabulary import KINDS, LANGUAGES, PLATFORMS, PURPOSES
 from .store import decode_cursor, get_store
 
 bp = Blueprint("dashboard", __name__)
 
 STRINGS = json.loads((Path(__file__).parent / "templates" / "strings.json").read_text(encoding="utf-8"))
-LANGUAGES = ("it", "en")
-URGENT_DAYS = 14  # LEGAL.md: the first reminder comes 14 days before a deadline
+URGENT_DAYS = 14  # docs/legal.md: the first reminder comes 14 days before a deadline
 PAGE_SIZE = 25
 MAIN_DOCUMENT, BUNDLE = "document.pdf", "bundle.zip"  # besides each document type's own file
 # A path on this server: one slash then no second slash or backslash, no spaces or control characters
@@ -99,7 +99,7 @@ def template_helpers() -> dict:
     if request.blueprint != "dashboard":
         return {}
     return {"t": t, "lang": g.lang, "csrf_token": csrf_token, "legal": legal, "cases": cases,
-            "PURPOSES": PURPOSES, "label": label, "day": format_day, "instant": format_instant,
+            "vocabulary": vocabulary, "label": label, "day": format_day, "instant": format_instant,
             "days_until": days_until}
 
 
@@ -173,7 +173,7 @@ def _choice(name: str, allowed) -> str | None:
 def case_list():
     today = schemas.today_in_italy()
     filters = {"kind": _choice("kind", KINDS), "platform": _choice("platform", PLATFORMS),
-               "status": _choice("status", cases.TESTIMONIAL_STATUSES + cases.OFFENCE_STATUSES),
+               "status": _choice("status", vocabulary.TESTIMONIAL_STATUSES + vocabulary.OFFENCE_STATUSES),
                "q": (request.args.get("q") or "").strip()[:200] or None}
     cursor = request.args.get("cursor")
     try:
@@ -186,7 +186,7 @@ def case_list():
     next_url = url_for(".case_list", **{k: v for k, v in filters.items() if v}, cursor=next_cursor) \
         if next_cursor else None
     return render_template("cases.html", items=items, filters=filters, upcoming=upcoming, next_url=next_url,
-                           urgent_days=URGENT_DAYS, statuses=cases.TESTIMONIAL_STATUSES + cases.OFFENCE_STATUSES,
+                           urgent_days=URGENT_DAYS, statuses=vocabulary.TESTIMONIAL_STATUSES + vocabulary.OFFENCE_STATUSES,
                            kinds=KINDS, platforms=PLATFORMS, today=today)
 
 
@@ -254,7 +254,7 @@ def author_page():
     if not profile_url:
         abort(404)
     view = case_service.author(get_store(), profile_url)
-    return render_template("author.html", author=view, signal_names=cases.SIGNALS)
+    return render_template("author.html", author=view, signal_names=vocabulary.SIGNALS)
 
 
 @bp.route("/settings", methods=["GET", "POST"])
@@ -365,5 +365,5 @@ def known_since_form(case_id: str):
 
 @bp.post("/cases/<case_id>/signals")
 def signals_form(case_id: str):
-    body = {"signals": [s for s in cases.SIGNALS if f"signal_{s}" in request.form]}
+    body = {"signals": [s for s in vocabulary.SIGNALS if f"signal_{s}" in request.form]}
     return _run(case_service.update_case, case_id, body, anchor="signals", done_key="done.signals")

@@ -1,6 +1,6 @@
 """Records (TinyDB) and evidence files: the only module that touches the data directory.
 
-Layout (docs/storage.md):
+Layout (docs/architecture.md, "The data directory"):
     testimone.json   TinyDB snapshot of every table (rewritten only at start-up and after an erasure)
     journal.jsonl    every change since the snapshot, one fsynced line each
     audit.log        append-only, hash-chained events (server/domain/integrity.py)
@@ -90,7 +90,31 @@ def _read_lines(path: Path) -> tuple[list[bytes], bool]:
     return lines, torn
 
 
-class Store:
+class CaseFiles:
+    """Reads that Store and StoreView share (they set data_dir and cases_dir): through these, no other
+    module needs to know how the data directory is laid out."""
+
+    def case_file_exists(self, case_id: str, name: str) -> bool:
+        """Whether the case folder holds `name`, listed in the record or not (a write cut short leaves one)."""
+        return bool(SAFE_NAME.match(case_id) and SAFE_NAME.match(name)) and (self.cases_dir / case_id / name).exists()
+
+    def audit_lines(self, case_id: str | None = None) -> list[bytes]:
+        """The complete lines of audit.log, verbatim (only the case's when `case_id` is given; lines that
+        are not JSON are left out then: `testimone verify` names them)."""
+        lines, _ = _read_lines(self.data_dir / "audit.log")
+        if case_id is None:
+            return lines
+        mine = []
+        for line in lines:
+            try:
+                if json.loads(line).get("case") == case_id:
+                    mine.append(line)
+            except (ValueError, AttributeError):
+                continue
+        return mine
+
+
+class Store(CaseFiles):
     def __init__(self, data_dir):
         self.data_dir = Path(data_dir)
         self.cases_dir = self.data_dir / CASES
@@ -414,15 +438,11 @@ def read_tables(data_dir) -> dict:
     lines, _ = _read_lines(data_dir / "journal.jsonl")
     for line in lines:
         change = json.loads(line)
-        table = tables.setdefault(change["table"], {})
-        if change["doc"] is None:
-            table.pop(str(change["doc_id"]), None)
-        else:
-            table[str(change["doc_id"])] = change["doc"]
+        tables.setdefault(change["table"], {})[str(change["doc_id"])] = change["doc"]
     return tables
 
 
-class StoreView:
+class StoreView(CaseFiles):
     """A read-only view of a data directory, as it was when the view was made. It takes no lock, so it
     works beside the running server that holds the directory (`testimone export`, `testimone verify`)."""
 

@@ -197,7 +197,7 @@ def test_digits_come_from_the_text_fonts_and_emoji_from_the_bundled_font(system_
     assert "IT01234567897" in text and "10/10 #1 ***" in text and "art. 595" in text
 
 
-# -- consent request (LEGAL.md "Consent-request PDF") -------------------------------------------
+# -- consent request (docs/legal.md "Consent-request PDF") -------------------------------------------
 
 CONSENT = {
     "it": ["1. Chi Le scrive", "Via dei Mulini Immaginari 12", "IT01234567897", "gelso-invento@pec.example",
@@ -245,7 +245,7 @@ def test_consent_request_has_one_box_per_purpose_and_a_separate_photo_box():
     assert "Non Le chiediamo di usare la Sua immagine" in no_photo
 
 
-# -- incident report (LEGAL.md "Incident-report PDF") -------------------------------------------
+# -- incident report (docs/legal.md "Incident-report PDF") -------------------------------------------
 
 INCIDENT = {
     "it": ["1. Parti", "Viaggiatore_Ipotetico88", "https://www.tripadvisor.it/Profile/Viaggiatore_Ipotetico88",
@@ -328,7 +328,7 @@ def test_incident_report_for_blackmail_says_report_at_once():
     assert "Attempted extortion: no term, prosecuted ex officio — report at once" in text
 
 
-# -- removal demand (LEGAL.md "Removal demand") -------------------------------------------------
+# -- removal demand (docs/legal.md "Removal demand") -------------------------------------------------
 
 REMOVAL = {
     "it": ["Mittente", "Trattoria Al Gelso Invento S.n.c.", "Destinatario", "Viaggiatore_Ipotetico88",

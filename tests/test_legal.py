@@ -1,4 +1,4 @@
-"""Deadlines per LEGAL.md: calendar months, same day-number, start day not counted, last day of a short month."""
+"""Deadlines per docs/legal.md: calendar months, same day-number, start day not counted, last day of a short month."""
 from datetime import date
 
 import pytest
@@ -9,7 +9,7 @@ from server.domain import legal
 
 
 @pytest.mark.parametrize("start, months, due, moved", [
-    (date(2016, 10, 14), 3, date(2017, 1, 14), False),   # LEGAL.md's own example, across a year boundary
+    (date(2016, 10, 14), 3, date(2017, 1, 14), False),   # docs/legal.md's own example, across a year boundary
     (date(2026, 11, 22), 3, date(2027, 2, 22), False),
     (date(2026, 11, 30), 3, date(2027, 2, 28), True),    # 30 Feb does not exist
     (date(2026, 11, 29), 3, date(2027, 2, 28), True),    # nor 29 Feb 2027

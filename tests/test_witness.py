@@ -176,7 +176,8 @@ def test_capture_is_witnessed_then_recheck_sees_removal(witness_app, site):
 def test_recheck_of_login_page_says_so(witness_app, site):
     answer = post(witness_app, "/api/captures", json=make_capture(permalink=f"{site.url}/members"))
     case_id = answer.json["id"]
-    witness_app.extensions["testimone.evidence_worker"].idle()
+    worker = witness_app.extensions["testimone.evidence_worker"]
+    assert wait_for(lambda: not worker.queue.unfinished_tasks)
     answer = post(witness_app, f"/api/captures/{case_id}/recheck")
     assert answer.json["outcome"] == "login_required" and answer.json["text_present"] is None
     assert "login" in answer.json["message"]["en"] and "accesso" in answer.json["message"]["it"]

@@ -1,5 +1,8 @@
 // The POST /api/captures body, built from what the extractor found, the user's choice and the
 // evidence. Pure: no browser API, so it is unit-tested. The server rejects unknown top-level fields.
+import { OFFENCE_CATEGORIES, PURPOSES } from './vocabulary.js';
+
+export { OFFENCE_CATEGORIES, PURPOSES }; // generated from the server's vocabulary: the dialog offers what it accepts
 
 export const CAPTURE_FIELDS = [
   'kind', 'page_url', 'permalink', 'platform', 'author', 'text', 'rating', 'title', 'posted_at', 'posted_at_text',
@@ -7,8 +10,6 @@ export const CAPTURE_FIELDS = [
   'page_snapshot', 'context',
   'testimonial', 'offence',
 ];
-export const PURPOSES = ['website', 'landing_page', 'social', 'print', 'ads'];
-export const OFFENCE_CATEGORIES = ['insult', 'defamation', 'threat_or_blackmail', 'fake_review', 'harassment', 'other'];
 
 const MAX_TEXT = 20000;
 

@@ -1,5 +1,5 @@
 // Facebook ("Comet" layout). Class names are generated and change weekly, so this module relies only
-// on roles, aria-labels, dir="auto" text blocks, data-ad-* attributes and link shapes (SITES.md).
+// on roles, aria-labels, dir="auto" text blocks, data-ad-* attributes and link shapes (docs/sites.md).
 import { absoluteUrl, emptyResult, parseWrittenDate, textOf } from './util.js';
 
 export const id = 'facebook';

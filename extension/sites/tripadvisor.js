@@ -1,5 +1,5 @@
 // TripAdvisor review cards: the current layout (2023–), the 2020–22 HR_CC_CARD layout and the
-// ≤2019 .review-container layout still found in saved pages (SITES.md). All country domains.
+// ≤2019 .review-container layout still found in saved pages (docs/sites.md). All country domains.
 import { absoluteUrl, emptyResult, parseWrittenDate, textOf } from './util.js';
 
 export const id = 'tripadvisor';

@@ -4,9 +4,11 @@ import re
 from flask import current_app, jsonify, request
 
 from .. import __version__
+from ..domain import kinds
 from ..domain.errors import Invalid
 from ..domain.legal import ADVICE
-from ..domain.schemas import KINDS, PLATFORMS, check_url, parse_json_body
+from ..domain.schemas import check_url, parse_json_body
+from ..domain.vocabulary import KINDS, PLATFORMS
 from ..services import cases
 from ..store import decode_cursor, get_store
 from . import bp, only_parameters
@@ -45,7 +47,7 @@ def create_capture():
     record = cases.capture(get_store(), body, current_app.extensions.get("testimone.on_capture", []))
     answer = {"id": record["id"], "kind": record["kind"], "sha256": record["sha256"],
               "captured_at": record["captured_at"], "status": record["status"], "links": links(record["id"])}
-    if record["kind"] == "offence":  # a negative but legitimate review is not an offence: say so every time
+    if kinds.of(record).advice:  # a negative but legitimate review is not an offence: say so every time
         answer["advice"] = ADVICE[record["language"]]
     return jsonify(answer), 201, {"Location": answer["links"]["self"]}
 

@@ -4,9 +4,10 @@ Each route parses the request, calls server/services/ and formats the answer.
 """
 from flask import Response, jsonify, request
 
-from ..domain import cases as case_rules, legal
+from ..domain import cases as case_rules, kinds, legal
 from ..domain.errors import Invalid
 from ..domain.schemas import parse_json_body
+from ..domain.vocabulary import CHANNELS, LANGUAGES
 from ..services import cases, deadlines
 from ..services.cases import (ACTION_SCHEMA, CASE_PATCH_SCHEMA, CONSENT_SCHEMA, PLACEMENT_PATCH_SCHEMA,
                               PLACEMENT_SCHEMA, REVOCATION_SCHEMA)
@@ -19,8 +20,8 @@ from .openapi import error_responses, json_response
 def case_answer(record: dict) -> dict:
     """The case as a step answers it: with its links and, for an offence, its deadlines and the advice."""
     record["links"] = links(record["id"])
-    if record["kind"] == "offence":
-        case_rules.refresh_deadlines(record, cases.today())
+    case_rules.refresh_deadlines(record, cases.today())
+    if kinds.of(record).advice:
         record["advice"] = legal.ADVICE[record.get("language") or "it"]
     return record
 
@@ -88,7 +89,7 @@ CASE = {"$ref": "#/components/schemas/Case"}
 PLACEMENT_ID = {"name": "placement_id", "in": "path", "required": True,
                 "schema": {"type": "string", "maxLength": 64}}
 PLACEMENT = {"type": "object", "required": ["id", "channel", "published_at", "removed_at"],
-             "properties": {"id": {"type": "string"}, "channel": {"enum": case_rules.CHANNELS},
+             "properties": {"id": {"type": "string"}, "channel": {"enum": CHANNELS},
                             "url": {"type": ["string", "null"]}, "description": {"type": ["string", "null"]},
                             "published_at": {"type": "string"}, "removed_at": {"type": ["string", "null"]}}}
 
@@ -140,7 +141,7 @@ OPENAPI_PATHS = {
         "summary": "Every open deadline as an iCalendar feed (the token may be passed as ?token=)",
         "parameters": [{"name": "token", "in": "query", "required": False, "schema": {"type": "string"},
                         "description": "The pairing token, for calendar clients that cannot send headers"},
-                       {"name": "lang", "in": "query", "required": False, "schema": {"enum": ["it", "en"]}}],
+                       {"name": "lang", "in": "query", "required": False, "schema": {"enum": list(LANGUAGES)}}],
         "responses": {"200": {"description": "iCalendar (RFC 5545)",
                               "content": {"text/calendar": {"schema": {"type": "string"}}}},
                       **error_responses(400, 401, 403)}}},

@@ -10,7 +10,8 @@ from flask import Response, current_app, jsonify, request
 from ..domain import legal, profile
 from ..domain.errors import Invalid
 from ..domain.schemas import parse_json_body
-from ..render import document_types, pdf
+from ..domain.vocabulary import LANGUAGES
+from ..render import document_types
 from ..services import documents
 from ..store import get_store
 from . import bp
@@ -88,7 +89,7 @@ def put_profile():
 
 _PDF = {"description": "The PDF", "content": {"application/pdf": {"schema": {"type": "string",
                                                                             "format": "binary"}}}}
-_LANG = {"name": "lang", "in": "query", "required": False, "schema": {"enum": list(pdf.LANGUAGES)},
+_LANG = {"name": "lang", "in": "query", "required": False, "schema": {"enum": list(LANGUAGES)},
          "description": "Language (default: the record's, then the profile's)"}
 _DAYS = {"name": "deadline_days", "in": "query", "required": False,
          "schema": {"type": "integer", "minimum": MIN_DEADLINE_DAYS, "maximum": MAX_DEADLINE_DAYS},

@@ -7,20 +7,10 @@ step writes nothing.
 """
 from datetime import date
 
-from . import legal
+from . import kinds, legal
 from .errors import Invalid, NotAllowed, NotFound
-from .schemas import PURPOSES
+from .vocabulary import PURPOSES, SIGNALS
 
-CHANNELS = PURPOSES + ["other"]
-ATTRIBUTIONS = ["full_name", "first_name_initial", "anonymous"]
-RECEIVED_VIA = ["email", "platform_message", "paper", "other"]
-ACTION_TYPES = ["contacted", "removal_demand_sent", "platform_report", "dsa_notice", "management_response",
-                "lawyer", "complaint_filed", "resolved"]
-SIGNALS = ["nonstop_contact", "constant_discount_requests", "resource_drain", "review_blackmail", "impatience",
-           "verbal_aggression"]
-TESTIMONIAL_STATUSES = ["consent_requested", "consent_granted", "consent_partial", "consent_denied",
-                        "consent_withdrawn", "taken_down"]
-OFFENCE_STATUSES = ["documented"] + ACTION_TYPES
 CLOSED = {"consent_withdrawn", "taken_down"}
 
 # Evidence that holds the author's words or likeness; a withdrawal deletes all of it.
@@ -160,11 +150,10 @@ def withdraw(record: dict, body: dict, now: str) -> dict:
 # -- offences -------------------------------------------------------------------------------------
 
 def refresh_deadlines(record: dict, today: date) -> dict:
-    """Recompute the deadlines (statuses move from open to missed with time alone)."""
-    if record["kind"] == "offence":
-        record["deadlines"] = legal.compute_deadlines(
-            record["offence"]["category"], date.fromisoformat(record["known_since"]),
-            record.get("actions", []), today)
+    """Recompute the deadlines of a kind that has them (statuses move from open to missed with time alone)."""
+    deadlines = kinds.of(record).deadlines
+    if deadlines:
+        record["deadlines"] = deadlines(record, today)
     return record
 
 

@@ -1,4 +1,4 @@
-"""Deadlines and the legal vocabulary of an offence case (shared/LEGAL.md "Deadlines"). Pure functions, no I/O.
+"""Deadlines and the legal vocabulary of an offence case (docs/legal.md). Pure functions, no I/O.
 
 Testimone gives information, not legal advice: each deadline carries the rule it was counted by and
 says so in plain words, and readings the law leaves open are flagged `uncertain`.
@@ -10,9 +10,6 @@ QUERELA_MONTHS = 3          # art. 124 c.p.
 STALKING_MONTHS = 6         # art. 612-bis c.p., fourth paragraph
 CIVIL_DAMAGES_YEARS = 5     # art. 2947 c.c.
 REMOVAL_DEMAND_DAYS = 7     # common practice is 7-15 days; the letter's default; the owner may set another date
-
-DEADLINE_KINDS = ["querela", "querela_stalking", "civil_damages", "removal_demand"]
-DEADLINE_STATUSES = ["open", "met", "missed"]
 
 # Categories whose content may be prosecuted on the victim's complaint (querela, 3 months).
 # "insult" means an insulting *post*: read later, with the victim absent, it is defamation
@@ -53,7 +50,7 @@ STATUS_LABELS = {
     "missed": {"it": "scaduto", "en": "missed"},
 }
 
-# Why a category gets (or does not get) a querela, worded as LEGAL.md asks: cautiously.
+# Why a category gets (or does not get) a querela, worded as docs/legal.md asks: cautiously.
 CATEGORY_NOTES = {
     "insult": {
         "it": "Un insulto pubblicato e letto in seguito, in tua assenza, può essere diffamazione (art. 595 c.p.; "
@@ -116,7 +113,7 @@ def add_months(start: date, months: int) -> tuple[date, bool]:
 
     The start day is not counted (art. 14 c.p.), so knowledge on 14 Oct 2016 ends the 3-month term on
     14 Jan 2017. When that day does not exist (30 Nov + 3 months), the term ends on the last day of
-    that month; LEGAL.md marks that reading uncertain, so the second value says it was used.
+    that month; docs/legal.md marks that reading uncertain, so the second value says it was used.
     """
     index = start.month - 1 + months
     year, month = start.year + index // 12, index % 12 + 1

@@ -11,6 +11,7 @@ import re
 from jsonschema import Draft202012Validator
 
 from .errors import Invalid
+from .vocabulary import LANGUAGES
 
 FIELDS = ("business_name", "legal_form", "address", "vat_number", "email", "pec", "phone", "website",
           "dpo_contact", "signatory_name", "default_language")
@@ -18,7 +19,6 @@ FIELDS = ("business_name", "legal_form", "address", "vat_number", "email", "pec"
 # Needed by at least one document's legal content (who asks, who is the controller, who signs).
 REQUIRED = ("business_name", "address", "vat_number", "email", "pec", "signatory_name")
 
-LANGUAGES = ("it", "en")
 
 _EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 _TEXT = {"type": ["string", "null"], "maxLength": 200}

@@ -5,7 +5,6 @@ Every failure raises Invalid naming the offending field as a dotted path.
 """
 import binascii
 import json
-import re
 from datetime import date, datetime
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -15,6 +14,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
 from .errors import Invalid
+from .vocabulary import KINDS, LANGUAGES, OFFENCE_CATEGORIES, PLATFORMS, PURPOSES, platform_of
 
 MAX_TEXT = 20_000
 LEGAL_TIME_ZONE = ZoneInfo("Europe/Rome")
@@ -23,10 +23,6 @@ EARLIEST_DAY = date(1970, 1, 2)
 LATEST_DAY = date(2100, 12, 30)
 MAX_DEPTH = 32  # the deepest valid body nests 4 levels
 
-KINDS = ["testimonial", "offence"]
-PLATFORMS = ["facebook", "tripadvisor", "google", "other"]
-PURPOSES = ["website", "landing_page", "social", "print", "ads"]
-OFFENCE_CATEGORIES = ["insult", "defamation", "threat_or_blackmail", "fake_review", "harassment", "other"]
 SCREENSHOT_TYPES = ["image/png", "image/jpeg", "image/webp"]
 SNAPSHOT_TYPES = ["multipart/related", "text/html"]
 
@@ -106,7 +102,7 @@ CAPTURE_SCHEMA = {
                 "user_agent": text(1000),
                 "extension_version": text(32),
                 "server_ip": text(64),
-                "language": {"enum": ["it", "en", None]},
+                "language": {"enum": [*LANGUAGES, None]},
             },
         },
         "testimonial": {
@@ -236,18 +232,20 @@ def decode_base64(data: str, field: str) -> bytes:
     return decoded
 
 
+SIGNATURES = {"image/png": b"\x89PNG\r\n\x1a\n", "image/jpeg": b"\xff\xd8\xff", "application/pdf": b"%PDF-"}
+TEXT_TYPES = ("text/html", "text/plain", "message/rfc822")
+
+
 def _looks_like(media_type: str, data: bytes) -> bool:
-    # Six signatures do not justify a dependency (docs/decisions/0002-dependencies.md).
-    if media_type == "image/png":
-        return data.startswith(b"\x89PNG\r\n\x1a\n")
-    if media_type == "image/jpeg":
-        return data.startswith(b"\xff\xd8\xff")
+    # A few signatures do not justify a dependency (docs/decisions/0002-dependencies.md).
+    if media_type in SIGNATURES:
+        return data.startswith(SIGNATURES[media_type])
     if media_type == "image/webp":
         return data[:4] == b"RIFF" and data[8:12] == b"WEBP"
     if media_type == "multipart/related":  # MHTML: MIME headers naming a multipart/related body
         headers = data[:16384].split(b"\r\n\r\n")[0].split(b"\n\n")[0].lower()
         return b"mime-version:" in headers and b"multipart/related" in headers
-    if media_type == "text/html":
+    if media_type in TEXT_TYPES:  # readable UTF-8 text
         try:
             return "\x00" not in data.decode("utf-8")
         except UnicodeDecodeError:
@@ -256,6 +254,7 @@ def _looks_like(media_type: str, data: bytes) -> bool:
 
 
 def decode_file(obj: dict, field: str) -> bytes:
+    """The bytes of {"media_type", "data" (base64)}, or Invalid when they are not of that media type."""
     data = decode_base64(obj["data"], f"{field}.data")
     if not _looks_like(obj["media_type"], data):
         raise Invalid(f"{field}.media_type", f"'{field}.data' is not {obj['media_type']} (the bytes do not match "
@@ -292,14 +291,8 @@ def check_datetime(value: str | None, field: str) -> None:
 
 
 def infer_platform(url: str) -> str:
-    host = (urlsplit(url).hostname or "").lower().rstrip(".")
-    if re.search(r"(^|\.)(facebook\.com|fb\.com)$", host):
-        return "facebook"
-    if re.search(r"(^|\.)tripadvisor\.(com?\.)?[a-z]{2,3}$", host):
-        return "tripadvisor"
-    if re.search(r"^(www\.|maps\.)?google\.(com?\.)?[a-z]{2,3}$", host) and urlsplit(url).path.startswith("/maps"):
-        return "google"
-    return "other"
+    parts = urlsplit(url)
+    return platform_of(parts.hostname or "", parts.path)
 
 
 def capture_from_body(body: dict) -> tuple[dict, dict]:
@@ -317,19 +310,13 @@ def capture_from_body(body: dict) -> tuple[dict, dict]:
     check_datetime(body.get("posted_at"), "posted_at")
     context = body.get("context") or {}
     check_datetime(context.get("captured_at_client"), "context.captured_at_client")
+    from . import kinds  # kinds.py builds on this module's checks
+
     kind = body["kind"]
-    if body.get(_other_kind(kind)) is not None:
-        raise Invalid(_other_kind(kind), f"'{_other_kind(kind)}' does not go with kind '{kind}'.")
-    offence = body.get("offence")
-    if kind == "offence":
-        if offence is None:
-            raise Invalid("offence", "'offence' is required for kind 'offence'.")
-        check_date(offence.get("known_since"), "offence.known_since", not_future=True)
-        offence = {"category": offence["category"], "notes": offence.get("notes"),
-                   "known_since": offence.get("known_since") or today_in_italy().isoformat()}
-    testimonial = body.get("testimonial") or {}
-    if kind == "testimonial":
-        testimonial = {"purposes": testimonial.get("purposes", []), "photo": testimonial.get("photo", False)}
+    for other in KINDS:
+        if other != kind and body.get(other) is not None:
+            raise Invalid(other, f"'{other}' does not go with kind '{kind}'.")
+    part = kinds.KINDS[kind].part(body.get(kind), today_in_italy())
 
     files = {}
     screenshot = body.get("screenshot")
@@ -367,10 +354,6 @@ def capture_from_body(body: dict) -> tuple[dict, dict]:
                     ("captured_at_client", "timezone", "user_agent", "extension_version", "server_ip",
                      "language")},
         "screenshot_rect": (screenshot or {}).get("rect"),
-        kind: offence if kind == "offence" else testimonial,
+        kind: part,
     }
     return fields, files
-
-
-def _other_kind(kind: str) -> str:
-    return "testimonial" if kind == "offence" else "offence"

@@ -22,11 +22,8 @@ import zipfile
 from datetime import datetime, timezone
 from pathlib import Path
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.serialization import pkcs7
-
 from ..domain.integrity import sha256_hex
+from ..trust.signing import sign_detached
 from . import document_types
 
 ASSETS = Path(__file__).parent / "bundle_assets"
@@ -35,56 +32,30 @@ FORMAT = "testimone-bundle/1"
 ZIP_TIME = (2020, 1, 1, 0, 0, 0)
 
 
-def case_audit_lines(data_dir: Path, case_id: str) -> list[bytes]:
-    path = data_dir / "audit.log"
-    if not path.exists():
-        return []
-    lines = []
-    for line in path.read_bytes().split(b"\n")[:-1]:
-        try:
-            if json.loads(line).get("case") == case_id:
-                lines.append(line)
-        except (ValueError, AttributeError):
-            continue  # `testimone verify` names broken lines; the bundle carries the valid ones
-    return lines
+def _read(store, case_id: str, name: str) -> bytes | None:
+    try:
+        return store.read_evidence(case_id, name)
+    except FileNotFoundError:
+        return None  # erased on purpose, or lost: `testimone verify` tells which
 
 
-def _sign_manifest(data_dir: Path, manifest: bytes) -> tuple[bytes, bytes] | None:
-    from ..trust.signing import FOLDER
-
-    key_path, cert_path = data_dir / FOLDER / "key.pem", data_dir / FOLDER / "cert.pem"
-    if not (key_path.exists() and cert_path.exists()):
-        return None
-    key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
-    cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
-    signature = (pkcs7.PKCS7SignatureBuilder().set_data(manifest).add_signer(cert, key, hashes.SHA256())
-                 .sign(serialization.Encoding.DER, [pkcs7.PKCS7Options.DetachedSignature,
-                                                    pkcs7.PKCS7Options.Binary]))
-    return signature, cert.public_bytes(serialization.Encoding.PEM)
-
-
-def build(data_dir, record: dict, documents: dict | None = None, pdf_note: str | None = None,
+def build(store, record: dict, documents: dict | None = None, pdf_note: str | None = None,
           generator: str = "Testimone") -> dict:
-    """All bundle files as {relative path: bytes}. `documents` maps a PDF name to its bytes."""
-    data_dir = Path(data_dir)
+    """All bundle files as {relative path: bytes}, read through `store` (a Store or a StoreView).
+    `documents` maps a PDF name to its bytes."""
     case_id = record["id"]
-    folder = data_dir / "cases" / case_id
     files = {}
     missing = []
-    if (folder / "capture.json").is_file():
-        files["capture.json"] = (folder / "capture.json").read_bytes()
-    else:
-        missing.append("capture.json")
-    for entry in record.get("evidence", []):
-        path = folder / entry["name"]
-        if path.is_file():
-            files[f"evidence/{entry['name']}"] = path.read_bytes()
+    for name, target in [("capture.json", "capture.json")] + [(e["name"], f"evidence/{e['name']}")
+                                                              for e in record.get("evidence", [])]:
+        data = _read(store, case_id, name)
+        if data is None:
+            missing.append(name)
         else:
-            missing.append(entry["name"])  # erased on purpose, or lost: `testimone verify` tells which
+            files[target] = data
     for name, data in (documents or {}).items():
         files[f"documents/{name}"] = data
-    audit = case_audit_lines(data_dir, case_id)
-    files["audit.jsonl"] = b"".join(line + b"\n" for line in audit)
+    files["audit.jsonl"] = b"".join(line + b"\n" for line in store.audit_lines(case_id))
 
     stamp = record.get("timestamp") or {}
     manifest = {
@@ -99,7 +70,7 @@ def build(data_dir, record: dict, documents: dict | None = None, pdf_note: str |
                   for path, data in sorted(files.items())],
     }
     files["manifest.json"] = json.dumps(manifest, indent=2, ensure_ascii=False).encode() + b"\n"
-    signed = _sign_manifest(data_dir, files["manifest.json"])
+    signed = sign_detached(store.data_dir, files["manifest.json"])
     if signed:
         files["manifest.sig"], files["signer.pem"] = signed
     files["VERIFY.txt"] = (ASSETS / "VERIFY.txt").read_bytes()

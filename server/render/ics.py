@@ -8,8 +8,9 @@ from datetime import date, datetime, timedelta, timezone
 from icalendar import Alarm, Calendar, Event
 
 from ..domain import legal
+from ..domain.vocabulary import label
 
-REMINDER_DAYS = (14, 7)  # LEGAL.md: remind at D-14 and D-7
+REMINDER_DAYS = (14, 7)  # docs/legal.md: remind at D-14 and D-7
 TITLE = {"it": "Testimone — scadenze", "en": "Testimone — deadlines"}
 CASE_WORD = {"it": "caso", "en": "case"}
 
@@ -28,8 +29,8 @@ def deadlines_feed(deadlines: list[tuple[dict, dict]], lang: str, base_url: str)
     for record, deadline in deadlines:
         due = date.fromisoformat(deadline["due"])
         short_id = record["id"][-6:]
-        category = legal.CATEGORY_LABELS[record["offence"]["category"]][lang]
-        summary = f"{legal.LABELS[deadline['kind']][lang]} — {CASE_WORD[lang]} {short_id} ({category})"
+        category = label(legal.CATEGORY_LABELS, record["offence"]["category"], lang)
+        summary = f"{label(legal.LABELS, deadline['kind'], lang)} — {CASE_WORD[lang]} {short_id} ({category})"
         event = Event()
         event.add("uid", f"{record['id']}-{deadline['kind']}@testimone.localhost")
         event.add("dtstamp", stamp)

@@ -1,6 +1,6 @@
 """PDF documents: consent request, incident report, removal demand, takedown checklist.
 
-Pure rendering, no store: callers pass the case record (server-contract.md shape), the business
+Pure rendering, no store: callers pass the case record (the shape GET /api/captures/<id> returns, docs/api.md), the business
 profile and the screenshot bytes. Templates, stylesheet, fonts and strings live in pdf_templates/.
 
 Safety: Jinja autoescapes everything, so captured content is only ever text. WeasyPrint gets a URL
@@ -35,13 +35,14 @@ from PIL import Image
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from ..domain import legal, profile as business_profile
+from ..domain import vocabulary
+from ..domain.vocabulary import LANGUAGES
 from . import document_types
 
 LOGGER = logging.getLogger("testimone.documents")
 
 TEMPLATE_DIR = (Path(__file__).resolve().parents[2] / "pdf_templates").resolve()
 BASE_URL = TEMPLATE_DIR.as_uri() + "/"
-LANGUAGES = ("it", "en")
 LOCAL_ZONE = "Europe/Rome"
 CACHE_SIZE = 64
 # Bump when this module changes what it puts in the templates; the template files are hashed anyway.
@@ -224,6 +225,12 @@ def _record_view(record: dict, lang: str) -> dict:
             "testimonial": record.get("testimonial") or {}}
 
 
+def _platform(strings: dict, platform: str, lang: str) -> str:
+    """The platform's name from the catalogue; a platform added since shows as its own name."""
+    entry = strings.get(f"platform.{platform}")
+    return entry[lang] if entry else vocabulary.label({}, platform, lang)
+
+
 def document_date(record: dict, issued_on: date | None) -> date:
     """The date printed as the document's date: the issue date if given, else the capture date."""
     if issued_on:
@@ -260,7 +267,7 @@ def render_html(document: str, record: dict, profile: dict | None, lang: str, sc
         "fmt_date": lambda value: _format_date(date.fromisoformat(value[:10]), lang) if value else "",
         "status_label": lambda status: legal.STATUS_LABELS.get(status, {}).get(lang, status),
         "stamp": lambda value: _timestamps(value, view["zone"], lang),
-        "platform": t(f"platform.{record.get('platform') or 'other'}"),
+        "platform": _platform(strings, record.get("platform") or "other", lang),
     }
     context.update(kind.context(record, day, context, options))
     return ENV.get_template(kind.template).render(context)

@@ -22,9 +22,8 @@ log = logging.getLogger(__name__)
 def _free_name(store, case_id: str, name: str) -> str:
     """`name`, or name-2, name-3... when an interrupted earlier attempt left a file with that name."""
     stem, dot, ext = name.partition(".")
-    folder = store.data_dir / "cases" / case_id
     candidate, n = name, 1
-    while (folder / candidate).exists():
+    while store.case_file_exists(case_id, candidate):
         n += 1
         candidate = f"{stem}-{n}{dot}{ext}"
     return candidate
@@ -71,12 +70,8 @@ def stamp_case(store, case_id: str, tsa_url: str, ca_file: str | None = None) ->
 def pending_cases(store) -> list[str]:
     """Cases still waiting for a timestamp: marked pending, or never tried (the server stopped first)."""
     records, _ = store.list(limit=10**9)
-    return [r["id"] for r in records
-            if (r.get("timestamp") or {}).get("status") != "stamped" and _has_manifest(store, r["id"])]
-
-
-def _has_manifest(store, case_id: str) -> bool:
-    return (store.data_dir / "cases" / case_id / MANIFEST).exists()
+    return [r["id"] for r in records if (r.get("timestamp") or {}).get("status") != "stamped"
+            and store.case_file_exists(r["id"], MANIFEST)]
 
 
 def record_clock(store, case_id: str, ntp_server: str | None) -> None:
@@ -113,13 +108,6 @@ class EvidenceWorker:
     def on_capture(self, record: dict) -> dict:
         self.queue.put(record["id"])
         return record
-
-    def idle(self, timeout: float = 30) -> bool:
-        """Wait until every queued capture has been handled (tests, orderly shutdown)."""
-        deadline = time.monotonic() + timeout
-        while self.queue.unfinished_tasks and time.monotonic() < deadline:
-            time.sleep(0.05)
-        return not self.queue.unfinished_tasks
 
     def _run(self):
         retry = float(self.config.get("TSA_RETRY_SECONDS", 300))

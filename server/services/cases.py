@@ -10,14 +10,13 @@ from datetime import date
 
 from jsonschema import Draft202012Validator
 
-from ..domain import cases, legal, schemas
+from ..domain import cases, kinds, schemas
 from ..domain.errors import Invalid, NotFound
 from ..domain.integrity import sha256_hex
-from ..domain.schemas import BASE64, DATE, OPTIONAL_URL, PURPOSES, check_date, check_url, decode_base64, text, validate
+from ..domain.schemas import BASE64, DATE, OPTIONAL_URL, check_date, check_url, decode_file, text, validate
+from ..domain.vocabulary import ACTION_TYPES, ATTRIBUTIONS, CHANNELS, PURPOSES, RECEIVED_VIA, SIGNALS
 from ..render import pdf
 from ..store import iso_utc, utc_now
-
-INITIAL_STATUS = {"testimonial": "consent_requested", "offence": "documented"}
 
 # Files an owner attaches as proof (a customer's reply, a screenshot of a removed page).
 EVIDENCE_TYPES = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp", "application/pdf": "pdf",
@@ -35,23 +34,23 @@ CONSENT_SCHEMA = _object(["decision", "purposes", "photo", "attribution", "recei
     "decision": {"enum": ["granted", "partial", "denied"]},
     "purposes": _object(PURPOSES, {p: {"type": "boolean"} for p in PURPOSES}),
     "photo": {"type": "boolean"},
-    "attribution": {"enum": cases.ATTRIBUTIONS},
-    "received_via": {"enum": cases.RECEIVED_VIA},
+    "attribution": {"enum": ATTRIBUTIONS},
+    "received_via": {"enum": RECEIVED_VIA},
     "received_at": DATE,
     "evidence": EVIDENCE,
 })
 PLACEMENT_SCHEMA = _object(["channel", "published_at"], {
-    "channel": {"enum": cases.CHANNELS}, "url": OPTIONAL_URL, "description": text(1000), "published_at": DATE})
+    "channel": {"enum": CHANNELS}, "url": OPTIONAL_URL, "description": text(1000), "published_at": DATE})
 PLACEMENT_PATCH_SCHEMA = _object(["removed_at"], {"removed_at": DATE, "evidence": EVIDENCE})
 REVOCATION_SCHEMA = _object(["received_at", "received_via"], {
-    "received_at": DATE, "received_via": {"enum": cases.RECEIVED_VIA}})
+    "received_at": DATE, "received_via": {"enum": RECEIVED_VIA}})
 ACTION_SCHEMA = _object(["type", "date"], {
-    "type": {"enum": cases.ACTION_TYPES}, "date": DATE, "reference": text(500), "notes": text(5000),
+    "type": {"enum": ACTION_TYPES}, "date": DATE, "reference": text(500), "notes": text(5000),
     "due": {"anyOf": [DATE, {"type": "null"}],
             "description": "removal_demand_sent only: the compliance date written in the demand"}})
 CASE_PATCH_SCHEMA = _object([], {
     "known_since": DATE, "reason": {"type": "string", "minLength": 1, "maxLength": 1000},
-    "signals": {"type": "array", "items": {"enum": cases.SIGNALS}, "uniqueItems": True}}, minProperties=1)
+    "signals": {"type": "array", "items": {"enum": SIGNALS}, "uniqueItems": True}}, minProperties=1)
 
 VALIDATORS = {name: Draft202012Validator(schema) for name, schema in {
     "consent": CONSENT_SCHEMA, "placement": PLACEMENT_SCHEMA, "placement_patch": PLACEMENT_PATCH_SCHEMA,
@@ -109,11 +108,8 @@ def author(store, profile_url: str) -> dict:
 def capture(store, body: dict, after_capture=()) -> dict:
     """Validate a capture and store it durably; then hand it to the background work (`after_capture`)."""
     fields, files = schemas.capture_from_body(body)
-    state = {"status": INITIAL_STATUS[fields["kind"]]}
-    if fields["kind"] == "offence":
-        state["known_since"] = fields["offence"]["known_since"]
-        state["deadlines"] = legal.compute_deadlines(fields["offence"]["category"],
-                                                     date.fromisoformat(state["known_since"]), [], today())
+    kind = kinds.KINDS[fields["kind"]]
+    state = {"status": kind.statuses[0], **kind.start(fields, today())}
     record = store.create_capture(fields, files, **state)
     for hook in after_capture:
         record = hook(record) or record
@@ -122,26 +118,8 @@ def capture(store, body: dict, after_capture=()) -> dict:
 
 # -- steps --------------------------------------------------------------------------------------------
 
-def _signature_ok(media_type: str, data: bytes) -> bool:
-    signatures = {"image/png": b"\x89PNG\r\n\x1a\n", "image/jpeg": b"\xff\xd8\xff", "application/pdf": b"%PDF-"}
-    if media_type in signatures:
-        return data.startswith(signatures[media_type])
-    if media_type == "image/webp":
-        return data[:4] == b"RIFF" and data[8:12] == b"WEBP"
-    try:  # text/plain, message/rfc822: readable text
-        return "\x00" not in data.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-
-
 def _decode_evidence(obj: dict | None, field: str) -> tuple[bytes, str] | None:
-    if not obj:
-        return None
-    data = decode_base64(obj["data"], f"{field}.data")
-    if not _signature_ok(obj["media_type"], data):
-        raise Invalid(f"{field}.media_type", f"'{field}.data' is not {obj['media_type']} (the bytes do not match "
-                                             "the media type).", "media_type_mismatch")
-    return data, obj["media_type"]
+    return (decode_file(obj, field), obj["media_type"]) if obj else None
 
 
 def _store_evidence(store, case_id: str, prefix: str, decoded: tuple[bytes, str] | None) -> dict | None:

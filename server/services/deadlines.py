@@ -7,8 +7,9 @@ again on reading (an open deadline turns missed with time alone).
 from datetime import date, timedelta
 from itertools import islice
 
-from ..domain import cases as case_rules
+from ..domain import kinds
 from ..domain.errors import Invalid
+from ..domain.vocabulary import LANGUAGES
 from ..render import ics
 from . import cases
 
@@ -18,13 +19,14 @@ FEED_DAYS = 366
 
 
 def _with_open(records, today: date):
-    """(record, its open deadlines) for each unresolved offence that has any."""
+    """(record, its open deadlines) for each case not yet settled that has any."""
     for record in records:
-        if record["kind"] == "offence" and record["status"] != "resolved":
-            case_rules.refresh_deadlines(record, today)
-            deadlines = [d for d in record["deadlines"] if d["status"] == "open"]
-            if deadlines:
-                yield record, deadlines
+        kind = kinds.of(record)
+        if not kind.deadlines or record["status"] in kind.settled:
+            continue
+        deadlines = [d for d in kind.deadlines(record, today) if d["status"] == "open"]
+        if deadlines:
+            yield record, deadlines
 
 
 def _by_due(pairs) -> list[tuple[dict, dict]]:
@@ -32,7 +34,7 @@ def _by_due(pairs) -> list[tuple[dict, dict]]:
 
 
 def open_deadlines(store, until: date | None = None) -> list[tuple[dict, dict]]:
-    """(record, deadline) for every open deadline of an unresolved offence due before `until`, soonest first."""
+    """(record, deadline) for every open deadline due before `until`, soonest first."""
     today = cases.today()
     records = store.with_deadlines(today.isoformat(), until and until.isoformat())
     return _by_due((record, d) for record, deadlines in _with_open(records, today) for d in deadlines
@@ -49,7 +51,7 @@ def soonest(store, count: int) -> list[tuple[dict, dict]]:
 
 def feed(store, lang: str, base_url: str) -> bytes:
     """The iCalendar feed of the open deadlines due within FEED_DAYS; `base_url` links back to the dashboard."""
-    if lang not in ("it", "en"):
+    if lang not in LANGUAGES:
         raise Invalid("lang", "'lang' must be 'it' or 'en'.")
     until = cases.today() + timedelta(days=FEED_DAYS)
     return ics.deadlines_feed(open_deadlines(store, until), lang, base_url)

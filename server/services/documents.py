@@ -10,6 +10,7 @@ from typing import NamedTuple
 
 from ..domain import profile
 from ..domain.errors import Invalid, NotAllowed, NotFound
+from ..domain.vocabulary import LANGUAGES
 from ..render import document_types, pdf, samples
 from ..trust.signing import sign_pdf
 from . import cases
@@ -52,7 +53,7 @@ def save_profile(store, data) -> dict:
 def _language(record: dict, stored_profile: dict, lang: str | None) -> str:
     if lang is None:
         return record.get("language") or stored_profile["default_language"] or "it"
-    if lang not in pdf.LANGUAGES:
+    if lang not in LANGUAGES:
         raise Invalid("lang", "'lang' must be 'it' or 'en'.")
     return lang
 
@@ -113,7 +114,7 @@ def render_samples(out_dir) -> list[Path]:
     written = []
     for name, record, label in sample_cases():
         image = shot if any(e["name"] == "screenshot.png" for e in record["evidence"]) else None
-        for lang in pdf.LANGUAGES:
+        for lang in LANGUAGES:
             path = out / f"{label}.{lang}.pdf"
             path.write_bytes(pdf.render(name, record, samples.PROFILE, lang, image, issued_on=date(2026, 11, 24)))
             written.append(path)

@@ -28,7 +28,7 @@ def bundle(store, case_id: str, *, tsa_url: str = "", audit: bool = True) -> dic
     record = cases.load(store, case_id)
     signing.ensure_identity(store.data_dir, signing.business_name(store))  # signs manifest.json
     pdfs, note = _documents(store, record, tsa_url, audit)
-    return bundle_files.build(store.data_dir, record, pdfs, note, generator=f"Testimone {__version__}")
+    return bundle_files.build(store, record, pdfs, note, generator=f"Testimone {__version__}")
 
 
 def verify(store, case_id: str | None = None) -> dict:

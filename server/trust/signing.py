@@ -21,6 +21,7 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.serialization import pkcs7
 from cryptography.x509.oid import NameOID
 
 log = logging.getLogger(__name__)
@@ -82,6 +83,20 @@ def ensure_identity(data_dir, name: str) -> tuple[Path, Path]:
             .sign(key, hashes.SHA256()))
     _write_private(cert_path, cert.public_bytes(serialization.Encoding.PEM))
     return key_path, cert_path
+
+
+def sign_detached(data_dir, data: bytes) -> tuple[bytes, bytes] | None:
+    """A detached CMS signature of `data` by this install's key, and its certificate (PEM); None before
+    the key exists. The evidence bundle signs its manifest.json with it."""
+    key_path, cert_path = Path(data_dir) / FOLDER / "key.pem", Path(data_dir) / FOLDER / "cert.pem"
+    if not (key_path.exists() and cert_path.exists()):
+        return None
+    key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
+    cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
+    signature = (pkcs7.PKCS7SignatureBuilder().set_data(data).add_signer(cert, key, hashes.SHA256())
+                 .sign(serialization.Encoding.DER, [pkcs7.PKCS7Options.DetachedSignature,
+                                                    pkcs7.PKCS7Options.Binary]))
+    return signature, cert.public_bytes(serialization.Encoding.PEM)
 
 
 def _sign(pdf_bytes: bytes, signer, timestamper, reason: str) -> bytes:

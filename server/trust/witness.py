@@ -231,7 +231,7 @@ def witness_case(store, case_id: str, config: dict, reason: str = "recheck") -> 
     report = witness(record, config, reason)
     with _naming:  # the background worker and a recheck request may finish at the same moment
         number = 1
-        while (store.data_dir / "cases" / case_id / f"witness-{number}.json").exists():
+        while store.case_file_exists(case_id, f"witness-{number}.json"):
             number += 1
         name = f"witness-{number}.json"
         entry = store.add_evidence(case_id, name, canonical_json(report), "application/json")
