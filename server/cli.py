@@ -6,6 +6,7 @@ import click
 
 from . import __version__, config
 from .domain.errors import DomainError
+from .store import StoreDamaged
 
 
 def _app():
@@ -26,6 +27,8 @@ class Commands(click.Group):
             return super().invoke(ctx)
         except DomainError as error:
             raise click.ClickException(error.message) from None
+        except StoreDamaged as error:  # what is wrong, where, and what to do: no traceback
+            raise click.ClickException(str(error)) from None
 
 
 @click.group(cls=Commands)
@@ -104,15 +107,14 @@ def export(case_id, target):
     from pathlib import Path
 
     from .render import bundle
-    from .services import evidence
+    from .services import cases, evidence
     from .store import Store, StoreLocked, StoreView
 
     settings = {**config.DEFAULTS, **config.from_environment()}
     folder = config.data_dir(settings)
-    if StoreView(folder).get(case_id) is None:
-        raise click.ClickException(f"No case with id '{case_id}' in {folder}.")
+    cases.load(StoreView(folder), case_id)  # before anything is opened (or created) in the folder
     try:
-        store, owned = Store(folder), True
+        store, owned = Store(folder, initial_state=cases.initial_state), True
     except StoreLocked:  # the server holds the directory: read it as it is now, and leave its audit log alone
         store, owned = StoreView(folder), False
     try:

@@ -195,7 +195,8 @@ def case_page(case_id: str):
     record = case_service.get(get_store(), case_id)
     today = schemas.today_in_italy()
     screenshot = next((e for e in record["evidence"] if e["name"].startswith("screenshot.")), None)
-    return render_template("case.html", case=record, today=today, screenshot=screenshot,
+    case_language = document_service.language(get_store(), record)
+    return render_template("case.html", case=record, today=today, screenshot=screenshot, case_language=case_language,
                            consent=cases.consent(record) if record["kind"] == "testimonial" else None,
                            active=cases.active_placements(record), documents=_documents(record))
 
@@ -232,8 +233,9 @@ def document(case_id: str, document: str):
         data = bundle.to_zip(evidence_service.bundle(get_store(), case_id, tsa_url=tsa_url), case_id)
         return Response(data, mimetype="application/zip",
                         headers={"Content-Disposition": f'attachment; filename="testimone-{case_id}.zip"'})
-    lang = request.args.get("lang", g.lang)
-    answer = document_service.document(get_store(), case_id, kind and kind.name, lang, tsa_url=tsa_url)
+    # Without ?lang= the case's recipient language, not the dashboard's: the documents go to others.
+    answer = document_service.document(get_store(), case_id, kind and kind.name, request.args.get("lang"),
+                                       tsa_url=tsa_url)
     return Response(answer.pdf, mimetype="application/pdf",
                     headers={"Content-Disposition": f'attachment; filename="{answer.filename}"'})
 
@@ -361,6 +363,16 @@ def action_form(case_id: str):
 def known_since_form(case_id: str):
     body = {"known_since": request.form.get("known_since"), "reason": _text("reason") or ""}
     return _run(case_service.update_case, case_id, body, anchor="deadlines", done_key="done.known_since")
+
+
+@bp.post("/cases/<case_id>/documents")
+def document_fields_form(case_id: str):
+    body = {"recipient_language": request.form.get("recipient_language")}
+    if case_service.load(get_store(), case_id)["kind"] == "offence":
+        body.update(target=request.form.get("target"), target_person=_text("target_person"),
+                    false_statements=[line.strip() for line in (request.form.get("false_statements") or "").splitlines()
+                                      if line.strip()])
+    return _run(case_service.update_case, case_id, body, anchor="document-fields", done_key="done.document_fields")
 
 
 @bp.post("/cases/<case_id>/signals")

@@ -203,24 +203,24 @@ CONSENT = {
     "it": ["1. Chi Le scrive", "Via dei Mulini Immaginari 12", "IT01234567897", "gelso-invento@pec.example",
            "Codice della richiesta 20261123-142701-a3f9c2", "Data della richiesta 24 novembre 2026",
            "tortellini come quelli di una volta", "Facebook", "Marta Esempi",
-           "fonte pubblicamente accessibile", "entro un mese", "art. 14 GDPR",
-           "Pagine del nostro sito web", "I nostri profili sui social network", "Materiale stampato",
+           "fonte pubblicamente accessibile", "entro un mese", "art. 14, par. 3, GDPR",
+           "Pagine del nostro sito web", "I nostri profili social: Facebook, Instagram", "Materiale stampato",
            "Nome e cognome", "Nome e iniziale del cognome", "In forma anonima",
            "Immagine del profilo (scelta separata)", "Testo che verrebbe pubblicato",
            "Fino a quando non revocherò il consenso", "Fino al giorno",
            "art. 6, par. 1, lett. a, GDPR", "Non offriamo sconti, omaggi", "nessun servizio dipende",
            "fuori dall'Unione europea", "accesso", "rettifica", "cancellazione", "limitazione", "portabilità",
            "opporsi", "con la stessa facilità", "stesso canale", "Garante per la protezione dei dati personali",
-           "diritto d'autore", "Il silenzio non vale come consenso", "Firma", "CR-2026.11-1"],
+           "diritto d'autore", "Il silenzio non vale come consenso", "Firma", "CR-2026.12-1"],
     "en": ["1. Who is asking", "Via dei Mulini Immaginari 12", "IT01234567897", "Request ID 20261123-142701-a3f9c2",
            "Date of the request 24 November 2026", "tortellini come quelli di una volta", "Marta Esempi",
-           "publicly accessible source", "within one month", "Art. 14 GDPR", "Pages of our website",
-           "Our social media accounts", "Printed material", "Full name", "First name and initial of the surname",
+           "publicly accessible source", "within one month", "Art. 14(3) GDPR", "Pages of our website",
+           "Our social media accounts: Facebook, Instagram", "Printed material", "Full name", "First name and initial of the surname",
            "Anonymously", "Profile picture (a separate choice)", "Text that would be published",
            "Until I withdraw my consent", "Art. 6(1)(a) GDPR", "no discount, gift", "no service depends",
            "outside the European Union", "access", "rectification", "erasure", "restriction", "portability",
            "object", "as easily as you gave it", "same channel", "Garante per la protezione dei dati personali",
-           "copyright", "Silence does not count as consent", "Signature", "CR-2026.11-1"],
+           "copyright", "Silence does not count as consent", "Signature", "CR-2026.12-1"],
 }
 
 
@@ -250,29 +250,25 @@ def test_consent_request_has_one_box_per_purpose_and_a_separate_photo_box():
 INCIDENT = {
     "it": ["1. Parti", "Viaggiatore_Ipotetico88", "https://www.tripadvisor.it/Profile/Viaggiatore_Ipotetico88",
            "Tripadvisor", "2. Cronologia", "Scritta il 18 novembre 2026", "21 novembre 2026",
-           "Piena conoscenza", "23 novembre 2026, 14:12:44 UTC", "23 novembre 2026, 15:12:44",
+           "Notizia del fatto", "23 novembre 2026, 14:12:44 UTC", "23 novembre 2026, 15:12:44",
            "ora locale Europe/Rome", "3. Il contenuto", "il cuoco è un truffatore", "Da evitare",
            "Affermazioni di fatto e opinioni", "4. Diffusione", "art. 595, comma 3", "5. Registro delle prove",
-           "screenshot.png", "page.mhtml", "comment.html", "Testimone, estensione 0.1.0", "Elena Fittizi",
+           "screenshot.png", "page.mhtml", "comment.html", "Testimone, estensione 0.1.0",
            "157.240.0.35", "L'indirizzo IP dell'autore non può essere raccolto dall'impresa",
            "Cass. V 8736/2018", "6. Contesto", "Macelleria Esempio", "messaggi di ricatto",
            "7. Possibili qualificazioni giuridiche — da confermare con il legale",
-           "€ 1.032", "€ 2.065", "non inferiore a € 516", "Cass. I 24431/2015", "non è più reato",
-           "d.lgs. 7/2016", "€ 100 a € 8.000", "€ 200 a € 12.000", "Cass. V 36193/2022", "Cass. I 409/2024",
-           "artt. 56 e 629 c.p.", "art. 393 c.p.", "612-bis", "art. 660 c.p.", "Cass. 50099/2015",
+           "€ 1.032", "€ 2.065", "non inferiore a € 516", "Cass. I 24431/2015", "Cass. 50099/2015",
            "art. 2947 c.c.", "8. Scadenze calcolate", "21 febbraio 2027", "non dalla pubblicazione",
            "il giorno iniziale non si conta (art. 14 c.p.)", "Nessuna proroga", "21 novembre 2031",
            "La diffida non sospende", "9. Azioni intraprese", "TA-000123", "10. Promemoria per il legale",
            "art. 153-bis c.p.p.", "art. 5 d.lgs. 28/2010", "art. 16", "6 mesi"],
     "en": ["1. Parties", "Viaggiatore_Ipotetico88", "2. Timeline", "Scritta il 18 novembre 2026",
-           "21 November 2026", "full knowledge", "23 November 2026, 14:12:44 UTC", "23 November 2026, 15:12:44",
+           "21 November 2026", "learns of the fact", "23 November 2026, 14:12:44 UTC", "23 November 2026, 15:12:44",
            "local time Europe/Rome", "3. The content", "il cuoco è un truffatore", "Statements of fact",
            "4. Reach", "art. 595(3)", "5. Evidence register", "screenshot.png", "Testimone, extension 0.1.0",
            "157.240.0.35", "The author's IP address cannot be collected by the business", "6. Context",
            "7. Possible legal qualifications — for the lawyer to confirm", "€1,032", "€2,065", "at least €516",
-           "no longer a crime", "Legislative Decree 7/2016", "€100 to €8,000", "€200 to €12,000",
-           "Cass. V 36193/2022", "Cass. I 409/2024", "arts. 56 and 629", "art. 393", "612-bis", "art. 660",
-           "Cass. 50099/2015", "8. Computed deadlines", "21 February 2027", "not from publication",
+           "Cass. I 24431/2015", "Cass. 50099/2015", "8. Computed deadlines", "21 February 2027", "not from publication",
            "the starting day is not counted (art. 14", "No extension", "21 November 2031",
            "neither suspends nor stops", "9. Steps taken", "TA-000123", "10. Checklist for the lawyer",
            "art. 153-bis", "art. 5 Legislative Decree 28/2010", "Art. 16", "6 months"],
@@ -285,9 +281,9 @@ def test_incident_report_says_what_legal_md_lists(sample_pdfs, lang):
     text = text_of(pdf)
     missing = [phrase for phrase in INCIDENT[lang] if phrase not in text]
     assert not missing
-    flat = squeezed(text)
+    words = text.split()
     for item in samples.offence()["evidence"]:
-        assert item["sha256"] in flat
+        assert all(item["sha256"][i:i + 8] in words for i in range(0, 64, 8))
 
 
 def test_incident_report_deadlines_are_bold_and_the_screenshot_is_outlined():
@@ -331,15 +327,16 @@ def test_incident_report_for_blackmail_says_report_at_once():
 # -- removal demand (docs/legal.md "Removal demand") -------------------------------------------------
 
 REMOVAL = {
-    "it": ["Mittente", "Trattoria Al Gelso Invento S.n.c.", "Destinatario", "Viaggiatore_Ipotetico88",
-           "Oggetto: diffida alla rimozione", "I fatti", "il cuoco è un truffatore", "fatti non veri",
-           "art. 595, comma 3, c.p.", "artt. 2043 e 2059 c.c.", "entro 7 giorni dal ricevimento",
-           "rimuovere il contenuto", "astenersi dal pubblicare", "rettifica", "nelle sedi civili e penali",
-           "Allegati", "Elena Fittizi", "PEC o raccomandata", "24 novembre 2026"],
-    "en": ["Sender", "Addressee", "Viaggiatore_Ipotetico88", "Subject: formal demand to remove", "The facts",
-           "untrue facts", "art. 595(3)", "arts. 2043 and 2059", "within 7 days of receiving",
-           "remove the content", "refrain from publishing", "correction", "civil and criminal action",
-           "Attachments", "Elena Fittizi", "registered letter", "24 November 2026"],
+    "it": ["Trattoria Al Gelso Invento S.n.c.", "Bologna, 24 novembre 2026", "Egr. Sig. / Gent.ma Sig.ra",
+           "utente del profilo «Viaggiatore_Ipotetico88» su Tripadvisor",
+           "Oggetto: diffida alla rimozione", "il cuoco è un truffatore",
+           "art. 595, comma 3, c.p.", "artt. 2043 e 2059 c.c.", "entro e non oltre il 1° dicembre 2026",
+           "rimuovere il contenuto", "astenersi in futuro dal pubblicare", "breve chiarimento",
+           "nelle sedi competenti, civili e penali", "Allegati", "Elena Fittizi, legale rappresentante"],
+    "en": ["Bologna, 24 November 2026", "the user of the profile", "Subject: formal demand to remove",
+           "art. 595(3)", "arts. 2043 and 2059", "by 1 December 2026 at the latest",
+           "remove the content", "refrain from publishing", "short clarification", "civil and criminal courts",
+           "Attachments", "Elena Fittizi, legale rappresentante"],
 }
 
 
@@ -355,7 +352,7 @@ def test_removal_demand_says_what_legal_md_lists(sample_pdfs, lang):
 
 def test_removal_demand_deadline_is_configurable():
     text = text_of(render_checked("removal_demand", samples.offence(), lang="en", deadline_days=12))
-    assert "within 12 days of receiving" in text
+    assert "by 6 December 2026 at the latest (12 days from the date of this letter)" in text
 
 
 # -- takedown ------------------------------------------------------------------------------------
@@ -638,11 +635,12 @@ def test_profile_is_used_by_the_documents(client):
 def test_removal_demand_deadline_and_warnings(client):
     case_id = create(client)
     text = text_of(client.get(f"/api/captures/{case_id}/removal-demand.pdf?deadline_days=12").data)
-    assert "entro 12 giorni dal ricevimento" in text
+    assert "(12 giorni dalla data della presente)" in text
     warnings = client.get(f"/api/captures/{case_id}/removal-demand/warnings?lang=en").json
     assert warnings["deadline_days"] == 7
     joined = " ".join(warnings["warnings"])
-    assert "does not stop the querela clock" in joined and "extortion" in joined and "Tripadvisor" in joined
+    assert "does not stop the querela clock" in joined and "extortion" in joined and "hide it" in joined
+    assert "Tripadvisor" not in joined  # a Facebook case gets no Tripadvisor warning
     assert "non ferma il termine per la querela" in " ".join(
         client.get(f"/api/captures/{case_id}/removal-demand/warnings").json["warnings"])
     assert "querela" not in text.lower()
@@ -715,5 +713,382 @@ def test_incident_report_shows_server_and_browser_clocks():
               "context": {**record["context"], "captured_at_client": "2026-11-23T14:12:41.500Z"},
               "clock": None}
     text = {lang: text_of(render_checked("incident_report", record, lang=lang)) for lang in ("it", "en")}
-    assert "differenza server − browser +2.5 s" in text["it"]
-    assert "difference server − browser +2.5 s" in text["en"]
+    assert "differenza server − browser +2,5 s" in text["it"] and "indietro di 2,5 s" in text["it"]
+    assert "difference server − browser +2.5 s" in text["en"] and "2.5 s behind" in text["en"]
+    assert "Attenzione" not in text["it"] and "Warning" not in text["en"]  # under the threshold
+
+
+# -- issue 11: what a lawyer would sign ----------------------------------------------------------------
+
+def html_text(html: str) -> str:
+    """The visible text of a document's HTML (the grid tests are logic, not layout: no PDF needed)."""
+    import html as html_module
+    body = re.sub(r"(?s)<head>.*?</head>|<[^>]+>", " ", html)
+    return re.sub(r"\s+", " ", html_module.unescape(body))
+
+
+def offence_case(category="defamation", platform="tripadvisor", offence=None, **changes) -> dict:
+    record = samples.offence()
+    record.update(platform=platform, offence={**record["offence"], "category": category, **(offence or {})}, **changes)
+    return record
+
+
+DISCLAIMER = {"it": "non consulenza legale", "en": "not legal advice"}
+
+
+@pytest.mark.parametrize("lang", ["it", "en"])
+def test_only_internal_documents_mention_the_tool(sample_pdfs, lang):
+    for name in ("removal_demand", "consent_request", "takedown_done"):
+        text = text_of(sample_pdfs[f"{name}.{lang}"])
+        assert DISCLAIMER[lang] not in text and "Testimone" not in text, name
+        assert "Testimone" not in str(PdfReader(io.BytesIO(sample_pdfs[f"{name}.{lang}"])).metadata), name
+    for name in ("incident_report", "takedown_pending"):
+        assert DISCLAIMER[lang] in text_of(sample_pdfs[f"{name}.{lang}"]), name
+
+
+CATEGORIES = ["defamation", "insult", "fake_review", "threat_or_blackmail", "harassment", "other"]
+PLATFORMS = ["facebook", "tripadvisor", "other"]
+# Each statement of the legal section, and the grid cells where it must appear (and nowhere else).
+STATEMENTS = {
+    "art595": ({"it": "Diffamazione (art. 595 c.p.)", "en": "Defamation (art. 595 Criminal Code)"},
+               lambda c, p: c not in ("other",)),
+    "facebook_press": ({"it": "La Cassazione ha ritenuto un post su Facebook", "en": "has held a Facebook post"},
+                       lambda c, p: c != "other" and p == "facebook"),
+    "tripadvisor_press": ({"it": "una recensione su Tripadvisor, leggibile da chiunque",
+                           "en": "a Tripadvisor review, readable by anyone"},
+                          lambda c, p: c != "other" and p == "tripadvisor"),
+    "ingiuria": ({"it": "Ingiuria (ex art. 594 c.p.)", "en": "Insult (former art. 594"}, lambda c, p: c == "insult"),
+    "extortion": ({"it": "Tentata estorsione (artt. 56 e 629 c.p.)", "en": "Attempted extortion (arts. 56 and 629"},
+                  lambda c, p: c == "threat_or_blackmail"),
+    "management_center": ({"it": "Management Center", "en": "Management Center"},
+                          lambda c, p: c == "threat_or_blackmail" and p == "tripadvisor"),
+    "stalking": ({"it": "Atti persecutori (art. 612-bis c.p.)", "en": "Stalking (art. 612-bis"},
+                 lambda c, p: c == "harassment"),
+    "criticism": ({"it": "Diritto di critica", "en": "Right of criticism"},
+                  lambda c, p: c in ("defamation", "fake_review", "other")),
+    "civil": ({"it": "Azione civile", "en": "Civil action"}, lambda c, p: True),
+    "report_at_once": ({"it": "denunciare subito", "en": "report at once"}, lambda c, p: c == "threat_or_blackmail"),
+}
+
+
+@pytest.mark.parametrize("lang", ["it", "en"])
+@pytest.mark.parametrize("platform", PLATFORMS)
+@pytest.mark.parametrize("category", CATEGORIES)
+def test_legal_section_states_what_fits_the_category_and_platform(category, platform, lang):
+    html = documents.render_html("incident_report", offence_case(category, platform), samples.PROFILE, lang,
+                                 None, issued_on=ISSUED)
+    section = html_text(html.split('<h2>', 8)[7].split("<h2>")[0])  # section 7 only
+    for name, (phrases, applies) in STATEMENTS.items():
+        if name == "report_at_once":
+            section_or_all = html_text(html)
+        else:
+            section_or_all = section
+        assert (phrases[lang] in section_or_all) == applies(category, platform), (name, category, platform)
+    assert "3148" not in html  # a ruling that does not support the aggravated form is never cited
+    others = {"it": "Non illustrate perché estranee al tipo indicato", "en": "Not set out because"}[lang]
+    assert others in section  # the qualifications left out are named in one line
+
+
+@pytest.mark.parametrize("lang", ["it", "en"])
+def test_incident_report_legal_section_in_the_pdf_is_tailored(lang):
+    text = text_of(render_checked("incident_report", offence_case("defamation", "facebook"), lang=lang))
+    assert STATEMENTS["facebook_press"][0][lang] in text
+    assert STATEMENTS["extortion"][0][lang] not in text and STATEMENTS["stalking"][0][lang] not in text
+    assert "Management Center" not in text and "3148" not in text
+
+
+@pytest.mark.parametrize("platform, present, absent", [
+    ("facebook", "nascondilo invece di cancellarlo", "Tripadvisor"),
+    ("tripadvisor", "Tripadvisor porta Tripadvisor a penalizzare", "nascondilo"),
+    ("other", "screenshot del messaggio inviato", "Tripadvisor"),
+])
+def test_removal_demand_warnings_fit_the_platform(platform, present, absent):
+    from server.domain import legal
+    joined = " ".join(legal.removal_demand_warnings(platform, "it"))
+    assert present in joined and absent not in joined
+    assert "prima di inviare la diffida" in joined and "non ferma il termine per la querela" in joined
+    english = " ".join(legal.removal_demand_warnings(platform, "en"))
+    assert len(legal.removal_demand_warnings(platform, "en")) == len(legal.removal_demand_warnings(platform, "it"))
+    assert "private message on the platform" in english
+
+
+@pytest.mark.parametrize("lang, expected, absent", [
+    ("it", ["Bologna, 1° dicembre 2026", "Egr. Sig. / Gent.ma Sig.ra", "Oggetto: diffida",
+            "entro e non oltre l'8 dicembre 2026", "breve chiarimento", "Elena Fittizi, legale rappresentante"],
+     ["DA INVIARE", "PEC o raccomandata", "rettifica", "fatti non veri", "Mittente", "Destinatario",
+      "Riferimenti normativi"]),
+    ("en", ["Bologna, 1 December 2026", "Subject: formal demand", "by 8 December 2026 at the latest",
+            "short clarification", "Elena Fittizi, legale rappresentante"],
+     ["To be sent by", "registered letter", "correction", "untrue facts", "Sender", "Legal references"]),
+])
+def test_removal_demand_is_a_lawyers_letter(lang, expected, absent):
+    pdf = render_checked("removal_demand", samples.offence(), lang=lang)
+    with log_guard():
+        pdf = documents.render("removal_demand", samples.offence(), samples.PROFILE, lang, samples.screenshot(),
+                               issued_on=date(2026, 12, 1))
+    text = text_of(pdf)
+    assert not [phrase for phrase in expected if phrase not in text]
+    assert not [phrase for phrase in absent if phrase in text]
+    assert len(PdfReader(io.BytesIO(pdf)).pages) == 1
+    css = (documents.TEMPLATE_DIR / "style.css").read_text()
+    assert re.search(r"\.letter \.subject \{[^}]*font-weight: 600", css)
+
+
+@pytest.mark.parametrize("lang, phrase", [("it", "Le affermazioni «il cuoco è un truffatore» e «in cucina usano "
+                                                  "carne scaduta» attribuiscono"),
+                                          ("en", 'The statements "il cuoco è un truffatore" and "in cucina usano '
+                                                 'carne scaduta" attribute')])
+def test_removal_demand_says_false_only_what_the_user_marked_false(lang, phrase):
+    marked = offence_case(offence={"false_statements": ["il cuoco è un truffatore", "in cucina usano carne scaduta"]})
+    assert phrase in text_of(render_checked("removal_demand", marked, lang=lang))
+    insult = text_of(render_checked("removal_demand", offence_case("insult"), lang=lang))
+    assert ("fatti determinati non veri" if lang == "it" else "untrue facts") not in insult
+
+
+def page_texts(pdf: bytes) -> list[str]:
+    return [re.sub(r"\s+", " ", page.extract_text()) for page in PdfReader(io.BytesIO(pdf)).pages]
+
+
+@pytest.mark.parametrize("lang", ["it", "en"])
+def test_consent_request_is_gdpr_precise(sample_pdfs, lang):
+    text = text_of(sample_pdfs[f"consent_request.{lang}"])
+    expected = {
+        "it": ["art. 6, par. 1, lett. f, GDPR", "art. 6, par. 1, lett. a, GDPR", "promuovere la nostra attività",
+               "I nostri profili social: Facebook, Instagram", "entro 30 giorni", "cancelleremo la copia",
+               "per 10 anni dalla fine dell'uso", "Li abbiamo acquisiti il 23 novembre 2026",
+               "entro il 23 dicembre 2026", "(art. 15 GDPR)", "(art. 18)", "(art. 21)", "(art. 22)",
+               "(art. 7, par. 3, GDPR)", "la tipografia", "«20 novembre alle ore 18:31», come indicato dalla piattaforma"],
+        "en": ["Art. 6(1)(f) GDPR", "Art. 6(1)(a) GDPR", "promote our business",
+               "Our social media accounts: Facebook, Instagram", "within 30 days", "we will erase the copy",
+               "for 10 years after the use ends", "We captured them on 23 November 2026", "by 23 December 2026",
+               "(Art. 15 GDPR)", "(Art. 18)", "(Art. 21)", "(Art. 22)", "(Art. 7(3) GDPR)", "the printer",
+               "\"20 novembre alle ore 18:31\", in the platform's own wording"],
+    }[lang]
+    assert not [phrase for phrase in expected if phrase not in text]
+    assert "solo sulla base del Suo consenso" not in text and "only on the basis of your consent" not in text
+    assert "Posted 20 novembre" not in text  # Italian platform wording is never passed off as English
+    # The boxes and the signature are on the same page.
+    pages = page_texts(sample_pdfs[f"consent_request.{lang}"])
+    signature = {"it": "Firma", "en": "Signature"}[lang]
+    box = {"it": "Pagine del nostro sito web", "en": "Pages of our website"}[lang]
+    last = pages[-1]
+    assert signature in last and box in last and "Facebook, Instagram" in last
+
+
+@pytest.mark.parametrize("lang", ["it", "en"])
+def test_consent_request_mentions_only_what_was_asked_and_dates_art_14_from_the_capture(lang):
+    record = {**samples.testimonial(), "testimonial": {"purposes": ["website"], "photo": False}}
+    late = date(2027, 1, 10)
+    with log_guard():
+        text = text_of(documents.render("consent_request", record, {**samples.PROFILE, "social_accounts": None}, lang,
+                                        None, issued_on=late))
+    assert ("tipografia" if lang == "it" else "printer") not in text
+    assert ("piattaforme social" if lang == "it" else "social media platforms") not in text
+    assert ("ma oltre il mese" if lang == "it" else "after the one month") in text
+    assert ("entro un mese da quella data" if lang == "it" else "within one month of that date") not in text
+    social = {**samples.testimonial()}
+    with log_guard():
+        text = text_of(documents.render("consent_request", social, {**samples.PROFILE, "social_accounts": None},
+                                        lang, None, issued_on=ISSUED))
+    assert ("[profili social dell'attività da completare]" if lang == "it"
+            else "[the business's social media accounts to be completed]") in text
+
+
+@pytest.mark.parametrize("lang", ["it", "en"])
+def test_incident_report_states_the_strength_of_the_evidence(sample_pdfs, lang):
+    text = text_of(sample_pdfs[f"incident_report.{lang}"])
+    expected = {
+        "it": ["Solidità della prova", "marca temporale RFC 3161", "CN=Example TSA", "23 novembre 2026, 14:12:46 UTC",
+               "pagina scaricata dal server in modo indipendente", "Il testo del commento era presente",
+               "−855,5 s", "L'orologio del browser era avanti di 14 min 16 s", "Attenzione: una differenza oltre 1 min",
+               "Non è un'acquisizione forense certificata", "notaio", "sha256sum -c SHA256SUMS", "verify.py",
+               "Secondo testimone: pagina scaricata"],
+        "en": ["Strength of the evidence", "RFC 3161 timestamp", "CN=Example TSA", "23 November 2026, 14:12:46 UTC",
+               "page fetched independently by the server", "The comment's text was present",
+               "−855.5 s", "The browser's clock was 14 min 16 s ahead", "Warning: a difference above 1 min",
+               "not a certified forensic acquisition", "notary", "sha256sum -c SHA256SUMS", "verify.py",
+               "Second witness: page fetched"],
+    }[lang]
+    assert not [phrase for phrase in expected if phrase not in text]
+
+
+@pytest.mark.parametrize("lang", ["it", "en"])
+def test_incident_report_says_why_there_is_no_timestamp_and_what_a_failed_witness_found(lang):
+    record = samples.offence()
+    record["timestamp"] = {"status": "pending", "url": "https://tsa.example/tsr", "last_error": "timed out"}
+    record["witness"][0].update(outcome="login_required", text_present=None)
+    text = text_of(render_checked("incident_report", record, lang=lang))
+    assert ("la richiesta a https://tsa.example/tsr non è riuscita («timed out»)" if lang == "it"
+            else 'the request to https://tsa.example/tsr failed ("timed out")') in text
+    assert ("la pagina richiede l'accesso" if lang == "it" else "the page requires a login") in text
+    del record["timestamp"], record["witness"]
+    text = text_of(render_checked("incident_report", record, lang=lang))
+    assert ("nessuna marca temporale richiesta" if lang == "it" else "no timestamp was requested") in text
+    assert ("Nessuna verifica indipendente" if lang == "it" else "No independent check recorded") in text
+
+
+@pytest.mark.parametrize("lang", ["it", "en"])
+def test_incident_report_translates_every_event_and_groups_hashes(sample_pdfs, lang):
+    text = text_of(sample_pdfs[f"incident_report.{lang}"])
+    assert not [code for code in document_types.EVENTS + ("capture.created",) if code in text]
+    assert ("Marca temporale RFC 3161 ottenuta" if lang == "it" else "RFC 3161 timestamp obtained") in text
+    for item in samples.offence()["evidence"]:
+        groups = [item["sha256"][i:i + 8] for i in range(0, 64, 8)]
+        assert " ".join(groups[:4]) in text or " ".join(groups[4:]) in text  # whole groups, wrapped between groups
+        assert all(group in text.split() for group in groups)
+    assert "Elena Fittizi" not in text  # the signatory is not invented as the person who captured
+    assert ("dal browser dell'utente" if lang == "it" else "from the Testimone user's browser") in text
+
+
+def test_every_event_the_server_records_is_translated():
+    sources = " ".join(path.read_text() for path in (documents.TEMPLATE_DIR.parent / "server").rglob("*.py"))
+    emitted = set(re.findall(r'\.(?:update|erase)\([^)]*?"([a-z_]+\.[a-z_]+)"', sources, re.S))
+    emitted |= {f"witness.{reason}" for reason in re.findall(r'reason="([a-z_]+)"', sources)}
+    assert emitted and emitted <= set(document_types.EVENTS), emitted - set(document_types.EVENTS)
+    strings = documents.catalogue("incident_report")
+    assert all(f"event.{code}" in strings for code in document_types.EVENTS)
+
+
+@pytest.mark.parametrize("lang", ["it", "en"])
+def test_deadline_on_a_non_working_day_says_to_act_the_working_day_before(lang):
+    record = offence_case(known_since="2026-11-20", offence={"known_since": "2026-11-20"})
+    text = text_of(render_checked("incident_report", record, lang=lang))
+    assert ("Il 20 febbraio 2027 è sabato" if lang == "it" else "20 February 2027 is a Saturday") in text
+    assert ("venerdì 19 febbraio 2027" if lang == "it" else "Friday 19 February 2027") in text
+    published = {**record, "posted_at": "2026-11-18T10:00:00+01:00"}
+    text = text_of(render_checked("incident_report", published, lang=lang))
+    assert ("18 novembre 2031" if lang == "it" else "18 November 2031") in text  # civil damages from publication
+
+
+@pytest.mark.parametrize("lang", ["it", "en"])
+def test_no_page_is_left_almost_empty(sample_pdfs, lang):
+    for name, pdf in sample_pdfs.items():
+        if not name.endswith(lang):
+            continue
+        pages = page_texts(pdf)
+        if len(pages) > 1:
+            words = len(pages[-1].split()) - 20  # header and footer
+            assert words > 40, (name, pages[-1][:300])
+
+
+@pytest.mark.parametrize("lang, number, duration", [("it", "−855,5", "14 min 16 s"), ("en", "−855.5", "14 min 16 s")])
+def test_numbers_and_dates_follow_the_language(lang, number, duration):
+    assert documents.format_number(-855.51, lang, 1) == number
+    assert documents.format_duration(-855.51, lang) == duration
+    assert documents.format_number(1841207, lang) == ("1.841.207" if lang == "it" else "1,841,207")
+    assert documents.format_duration(929256.5, lang) == ("10 giorni 18 h" if lang == "it" else "10 days 18 h")
+    assert documents._format_date(date(2026, 12, 1), lang) == ("1° dicembre 2026" if lang == "it" else "1 December 2026")
+    assert documents.place_of("Via Roma 1, 30033 Noale (VE)") == "Noale"
+    assert documents.place_of("somewhere") is None
+
+
+# -- who is targeted, what is false, who captured, in which language (case fields) ----------------------
+
+@pytest.mark.parametrize("lang", ["it", "en"])
+def test_report_deadlines_and_checklist_name_who_files(lang):
+    words = {"it": ("Persona offesa, personalmente", "la presenta Rina Bianchi personalmente", "due querele"),
+             "en": ("Injured party, in person", "Rina Bianchi files the complaint personally", "two complaints")}[lang]
+    person = text_of(render_checked("incident_report", offence_case(
+        offence={"target": "person", "target_person": "Rina Bianchi"}), lang=lang))
+    assert words[0] in person and words[1] in person and "IT01234567897" not in person
+    both = text_of(render_checked("incident_report", offence_case(
+        offence={"target": "both", "target_person": "Rina Bianchi"}), lang=lang))
+    assert words[0] in both and words[2] in both and "IT01234567897" in both
+    business = text_of(render_checked("incident_report", samples.offence(), lang=lang))
+    assert "Rina" not in business and words[0] not in business
+
+
+@pytest.mark.parametrize("lang", ["it", "en"])
+def test_worksheet_and_letter_are_filled_from_the_statements_marked_false(lang):
+    record = offence_case(offence={"false_statements": ["in cucina usano carne scaduta"]})
+    report = text_of(render_checked("incident_report", record, lang=lang))
+    assert ("«in cucina usano carne scaduta» (falsa secondo l'utente)" if lang == "it"
+            else "«in cucina usano carne scaduta» (false, according to the user)") in report
+    letter = text_of(render_checked("removal_demand", record, lang=lang))
+    assert ("L'affermazione «in cucina usano carne scaduta» attribuisce" if lang == "it"
+            else 'The statement "in cucina usano carne scaduta" attributes') in letter
+    assert ("il cuoco è un truffatore» attribuisc" if lang == "it" else "truffatore\" attribut") not in letter
+
+
+@pytest.mark.parametrize("lang", ["it", "en"])
+def test_capturer_is_named_only_when_the_user_said_who_captures(lang):
+    named = text_of(render_checked("incident_report", {**samples.offence(), "captured_by": "Paolo Verdi"}, lang=lang))
+    assert ("da Paolo Verdi, per conto di Trattoria Al Gelso Invento" if lang == "it"
+            else "by Paolo Verdi, on behalf of Trattoria Al Gelso Invento") in named
+    anonymous = text_of(render_checked("incident_report", samples.offence(), lang=lang))
+    assert "Paolo" not in anonymous and "Elena Fittizi" not in anonymous
+
+
+def patch(client, case_id, body):
+    return client.patch(f"/api/captures/{case_id}", json=body)
+
+
+def test_case_fields_set_through_the_api_reach_the_documents(client, store):
+    assert client.put("/api/profile", json={**samples.PROFILE, "capture_operator": "Paolo Verdi"}).status_code == 200
+    case_id = create(client)
+    assert store.get(case_id)["captured_by"] == "Paolo Verdi"
+    answer = patch(client, case_id, {"target": "both", "target_person": "Rina  Bianchi",
+                                     "false_statements": ["il cuoco  è un incapace"], "recipient_language": "en"})
+    assert answer.status_code == 200, answer.json
+    record = store.get(case_id)
+    assert record["offence"]["target"] == "both" and record["offence"]["target_person"] == "Rina Bianchi"
+    assert record["offence"]["false_statements"] == ["il cuoco è un incapace"] and record["recipient_language"] == "en"
+    event = audit_events(store, "case.updated")[-1]
+    assert '"target":"both"' in event and "Rina" not in event and "incapace" not in event
+    text = text_of(client.get(f"/api/captures/{case_id}/removal-demand.pdf").data)
+    assert "Formal removal demand" in text or "Subject: formal demand" in text  # the case's language, no ?lang=
+    assert "Rina Bianchi" in text and 'The statement "il cuoco è un incapace" attributes' in text
+    italian = text_of(client.get(f"/api/captures/{case_id}/removal-demand.pdf?lang=it").data)
+    assert "Oggetto: diffida" in italian  # ?lang= still wins
+    report = text_of(client.get(f"/api/captures/{case_id}/document.pdf").data)
+    assert "by Paolo Verdi" in report
+    assert patch(client, case_id, {"target": "business"}).status_code == 200
+    assert store.get(case_id)["offence"]["target_person"] is None
+
+
+@pytest.mark.parametrize("body, status, field", [
+    ({"target": "company"}, 400, "target"),
+    ({"target": "person"}, 400, "target_person"),
+    ({"target": "both", "target_person": "   "}, 400, "target_person"),
+    ({"target": "business", "target_person": "Rina"}, 400, "target_person"),
+    ({"target_person": "x" * 201}, 400, "target_person"),
+    ({"false_statements": "il cuoco"}, 400, "false_statements"),
+    ({"false_statements": ["il cuoco è un incapace", "mai scritto"]}, 400, "false_statements.1"),
+    ({"false_statements": [""]}, 400, "false_statements.0"),
+    ({"false_statements": ["incapace"] * 21}, 400, "false_statements"),
+    ({"recipient_language": "fr"}, 400, "recipient_language"),
+    ({"recipient_language": None}, 400, "recipient_language"),
+])
+def test_bad_case_fields_name_their_field_and_change_nothing(client, store, body, status, field):
+    case_id = create(client)
+    before = store.get(case_id)
+    answer = patch(client, case_id, body)
+    assert answer.status_code == status and answer.json["error"]["field"] == field, answer.json
+    assert store.get(case_id) == before
+
+
+@pytest.mark.parametrize("body, field", [({"target": "person", "target_person": "Rina"}, "target"),
+                                         ({"false_statements": ["Cena"]}, "false_statements")])
+def test_offence_fields_on_a_testimonial_are_refused(client, store, body, field):
+    case_id = create(client, "testimonial")
+    answer = patch(client, case_id, body)
+    assert answer.status_code == 409 and answer.json["error"]["field"] == field
+    assert patch(client, case_id, {"recipient_language": "en"}).status_code == 200
+
+
+def test_dashboard_downloads_use_the_case_language_not_the_dashboards(client, app):
+    from conftest import HOST
+    browser = app.test_client()
+    case_id = create(client, "testimonial")
+    page = browser.get(f"/cases/{case_id}", base_url=f"http://{HOST}")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True)).group(1)
+    assert 'id="document-fields"' in page.get_data(as_text=True)
+    browser.post(f"/cases/{case_id}/documents", base_url=f"http://{HOST}",
+                 data={"csrf_token": token, "recipient_language": "en"})
+    pdf = browser.get(f"/cases/{case_id}/files/document.pdf", base_url=f"http://{HOST}")  # dashboard in Italian
+    assert "Request for consent to use your review" in text_of(pdf.data)
+    offence = create(client)
+    browser.post(f"/cases/{offence}/documents", base_url=f"http://{HOST}",
+                 data={"csrf_token": token, "recipient_language": "it", "target": "person", "target_person": "",
+                       "false_statements": ""}, follow_redirects=True)
+    assert "target" not in (client.get(f"/api/captures/{offence}").json.get("offence") or {})  # refused: no name

@@ -125,7 +125,7 @@ OPENAPI_PATHS = {
             "summary": "Store a capture (testimonial or offence) with its evidence",
             "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("CaptureInput")}}},
             "responses": {"201": json_response("Stored durably", _ref("CaptureCreated")),
-                          **error_responses(400, 401, 403, 413)}},
+                          **error_responses(400, 401, 403, 413, 507)}},
         "get": {
             "summary": "List cases, newest first",
             "parameters": [

@@ -49,6 +49,7 @@ VERIFY_REPORT = {
                     "properties": {name: {"type": "integer", "minimum": 0}
                                    for name in ("cases", "files", "audit_lines")}},
         "problems": {"type": "array", "items": TEXT},
+        "notes": {"type": "array", "items": TEXT, "description": "Not failures: audit lines after the last anchor"},
         "cases": {"type": "object", "additionalProperties": {"type": "array", "items": TEXT}},
     },
 }

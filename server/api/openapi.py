@@ -4,7 +4,8 @@ import importlib
 import pkgutil
 
 from .. import __version__
-from ..domain.schemas import CAPTURE_SCHEMA, KINDS, PLATFORMS
+from ..domain.schemas import CAPTURE_SCHEMA
+from ..domain.vocabulary import KINDS, PLATFORMS
 
 NULLABLE_TEXT = {"type": ["string", "null"]}
 NULLABLE_URL = {"type": ["string", "null"]}
@@ -82,7 +83,7 @@ COMPONENTS = {
 def error_responses(*statuses: int) -> dict:
     reasons = {400: "Invalid request: the error names the field", 401: "Missing or wrong pairing token",
                403: "Host not allowed", 404: "No such case", 409: "Not allowed in the case's state",
-               413: "Body too large"}
+               413: "Body too large", 507: "Disk full: nothing was stored"}
     return {str(status): {"description": reasons[status],
                           "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
             for status in statuses}

@@ -14,7 +14,14 @@ from .vocabulary import PURPOSES, SIGNALS
 CLOSED = {"consent_withdrawn", "taken_down"}
 
 # Evidence that holds the author's words or likeness; a withdrawal deletes all of it.
-PERSONAL_FILE_PREFIXES = ("screenshot.", "page.", "comment.", "capture.json", "consent-")
+PERSONAL_FILE_PREFIXES = ("screenshot.", "page.", "comment.", "capture.json", "consent-", "witness-")
+# What a record keeps after a withdrawal (docs/security.md, "Erasure after a withdrawal"): enough to prove
+# that consent was asked, given and withdrawn, and that the withdrawal was honoured; nothing that names or
+# quotes the author, no URL, no image. Every other field is blanked.
+KEPT_AFTER_WITHDRAWAL = ("id", "kind", "platform", "language", "captured_at", "posted_at", "sha256", "testimonial",
+                         "status", "consent", "placements", "evidence", "history", "erasure", "timestamp",
+                         "background", "rebuilt", "witness")
+WITNESS_KEPT = ("at", "reason", "outcome", "file", "sha256")
 
 
 def require_kind(record: dict, kind: str) -> None:
@@ -125,8 +132,9 @@ def personal_files(record: dict) -> dict:
 def withdraw(record: dict, body: dict, now: str) -> dict:
     """The author withdrew consent: blank every personal field, keep the proof that it was honoured.
 
-    Kept: id, dates, the consent log (choices and dates, no words of the author), the placements, and the
-    hashes of what was erased. The caller deletes the files named by personal_files() in the same step.
+    Kept: KEPT_AFTER_WITHDRAWAL: ids, dates, the consent log (choices, channels and dates, no words of the
+    author), the placements, and the hashes of what was erased. The caller deletes the files named by
+    personal_files() in the same step.
     """
     _open_for_consent(record)
     erased = personal_files(record)
@@ -135,9 +143,11 @@ def withdraw(record: dict, body: dict, now: str) -> dict:
     state["withdrawal"] = {"received_at": body["received_at"], "received_via": body["received_via"],
                            "recorded_at": now}
     record["consent"] = state
+    for field in record:
+        if field not in KEPT_AFTER_WITHDRAWAL:
+            record[field] = None
     record["author"] = {"name": None, "profile_url": None}
-    for field in ("text", "title", "permalink", "post", "visit_date_text", "posted_at_text", "owner_response"):
-        record[field] = None
+    record["witness"] = [{k: w.get(k) for k in WITNESS_KEPT} for w in record.get("witness") or []]
     record["evidence"] = [e for e in record["evidence"] if e["name"] not in erased]
     for answer in state["answers"]:
         if answer["evidence"] and answer["evidence"]["name"] in erased:
@@ -187,6 +197,39 @@ def change_known_since(record: dict, known_since: str, reason: str, today: date,
 def set_signals(record: dict, signals: list[str]) -> dict:
     require_kind(record, "offence")
     record["signals"] = [s for s in SIGNALS if s in signals]  # a checklist: one canonical order
+    return record
+
+
+def _plain(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
+def set_document_fields(record: dict, body: dict) -> dict:
+    """Who the content targets, which statements the user says are false facts (offence cases), and the
+    language the documents go out in (any case). Each refusal names its field."""
+    offence_only = [field for field in ("target", "target_person", "false_statements") if field in body]
+    if offence_only and record["kind"] != "offence":
+        raise NotAllowed(offence_only[0], f"'{offence_only[0]}' is for offence cases; case {record['id']} is a "
+                                          f"{record['kind']}.", "wrong_kind")
+    if "target" in body or "target_person" in body:
+        target = body.get("target", record["offence"].get("target") or "business")
+        person = body.get("target_person", record["offence"].get("target_person"))
+        person = " ".join(person.split()) if isinstance(person, str) else None
+        if target in ("person", "both") and not person:
+            raise Invalid("target_person", f"Name the person targeted when 'target' is '{target}'.")
+        if target == "business" and body.get("target_person"):
+            raise Invalid("target_person", "A person is named only when 'target' is 'person' or 'both'.")
+        record["offence"]["target"] = target
+        record["offence"]["target_person"] = person if target != "business" else None
+    if "false_statements" in body:
+        text = _plain(" ".join(filter(None, [record.get("title"), record.get("text")])))
+        for index, statement in enumerate(body["false_statements"]):
+            if _plain(statement) not in text:
+                raise Invalid(f"false_statements.{index}", "Each false statement must be quoted from the "
+                                                           "content as captured.")
+        record["offence"]["false_statements"] = [" ".join(s.split()) for s in body["false_statements"]]
+    if "recipient_language" in body:
+        record["recipient_language"] = body["recipient_language"]
     return record
 
 

@@ -26,13 +26,13 @@ def _offence_part(part: dict | None, today: date) -> dict:
 
 def _offence_deadlines(record: dict, today: date) -> list[dict]:
     return legal.compute_deadlines(record["offence"]["category"], date.fromisoformat(record["known_since"]),
-                                   record.get("actions", []), today)
+                                   record.get("actions", []), today, legal.publication_date(record))
 
 
 def _offence_start(fields: dict, today: date) -> dict:
     known_since = fields["offence"]["known_since"]
     return {"known_since": known_since, "deadlines": legal.compute_deadlines(
-        fields["offence"]["category"], date.fromisoformat(known_since), [], today)}
+        fields["offence"]["category"], date.fromisoformat(known_since), [], today, legal.publication_date(fields))}
 
 
 @dataclass(frozen=True)

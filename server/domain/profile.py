@@ -14,7 +14,7 @@ from .errors import Invalid
 from .vocabulary import LANGUAGES
 
 FIELDS = ("business_name", "legal_form", "address", "vat_number", "email", "pec", "phone", "website",
-          "dpo_contact", "signatory_name", "default_language")
+          "dpo_contact", "signatory_name", "signatory_role", "social_accounts", "capture_operator", "default_language")
 
 # Needed by at least one document's legal content (who asks, who is the controller, who signs).
 REQUIRED = ("business_name", "address", "vat_number", "email", "pec", "signatory_name")
@@ -40,6 +40,12 @@ SCHEMA = {
         "website": {"type": ["string", "null"], "maxLength": 300, "pattern": r"^https?://[^\s/$.?#][^\s]*$"},
         "dpo_contact": {"type": ["string", "null"], "maxLength": 300},
         "signatory_name": _TEXT,
+        # "legale rappresentante", "titolare": printed under the signature of the removal demand.
+        "signatory_role": {"type": ["string", "null"], "maxLength": 80},
+        # "Facebook, Instagram": named in the consent request when the author is asked about social media.
+        "social_accounts": {"type": ["string", "null"], "maxLength": 200},
+        # Who captures evidence with this installation: the incident report names a person only when set.
+        "capture_operator": {"type": ["string", "null"], "maxLength": 200},
         "default_language": {"enum": list(LANGUAGES)},
     },
 }
@@ -59,6 +65,9 @@ FIELD_NAMES = {
     "website": {"it": "sito web", "en": "website"},
     "dpo_contact": {"it": "contatto del DPO", "en": "DPO contact"},
     "signatory_name": {"it": "firmatario", "en": "signatory"},
+    "signatory_role": {"it": "qualifica del firmatario", "en": "signatory's role"},
+    "social_accounts": {"it": "profili social dell'attività", "en": "the business's social media accounts"},
+    "capture_operator": {"it": "chi acquisisce le prove (nome e cognome)", "en": "who captures the evidence (full name)"},
 }
 
 _validator = Draft202012Validator(SCHEMA)

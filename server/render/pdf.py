@@ -18,6 +18,7 @@ import io
 import json
 import logging
 import mimetypes
+import re
 import threading
 import tomllib
 from collections import OrderedDict
@@ -142,7 +143,51 @@ def _parse_instant(value: str | None) -> datetime | None:
 
 def _format_date(day: date, lang: str) -> str:
     months = catalogue("common")["month"][lang]
-    return f"{day.day} {months[day.month - 1]} {day.year}"
+    number = "1°" if lang == "it" and day.day == 1 else str(day.day)  # Italian writes "1° dicembre"
+    return f"{number} {months[day.month - 1]} {day.year}"
+
+
+MINUS = "\u2212"  # a real minus sign, not a hyphen
+
+
+def format_number(value: float, lang: str, decimals: int = 0, sign: bool = False) -> str:
+    """1.841.207 / −855,5 in Italian; 1,841,207 / −855.5 in English."""
+    text = f"{abs(value):,.{decimals}f}"
+    if lang == "it":
+        text = text.replace(",", "\0").replace(".", ",").replace("\0", ".")
+    if value < 0:
+        return MINUS + text
+    return f"+{text}" if sign and value > 0 else text
+
+
+def format_duration(seconds: float, lang: str) -> str:
+    """A difference in human units: "14 min 16 s", "10 giorni 18 h", "2,5 s"."""
+    seconds = abs(seconds)
+    if seconds < 60:
+        return f"{format_number(seconds, lang, 1)} s"
+    minutes, rest = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    days, hours = divmod(hours, 24)
+    day_word = ("giorno", "giorni") if lang == "it" else ("day", "days")
+    parts = [(days, f"{days} {day_word[days != 1]}"), (hours, f"{hours} h"), (minutes, f"{minutes} min"),
+             (rest, f"{rest} s")]
+    shown = [text for amount, text in parts if amount][:2]
+    return " ".join(shown)
+
+
+def hash_groups(value: str | None) -> Markup:
+    """A SHA-256 in 8 groups of 8 characters that never break inside a group (a wrapped hash read as
+    one value with a stray character on the next line)."""
+    if not value:
+        return Markup("")
+    groups = [value[i:i + 8] for i in range(0, len(value), 8)]
+    return Markup(" ").join(Markup('<span class="group">{}</span>').format(g) for g in groups)
+
+
+def place_of(address: str | None) -> str | None:
+    """The town of an Italian address ("Via X 12, 30033 Noale (VE)" → "Noale"), for "Noale, 1° dicembre 2026"."""
+    match = re.search(r"\b\d{5}\s+([^,()\d]+?)\s*(?:\([A-Za-z]{2}\))?\s*(?:,\s*(?:Italia|Italy))?\s*$", address or "")
+    return match[1].strip() if match else None
 
 
 def _format_instant(instant: datetime, lang: str) -> str:
@@ -157,7 +202,8 @@ def _timestamps(value: str | None, zone: str, lang: str) -> dict | None:
     if instant.tzinfo is None:
         instant = instant.replace(tzinfo=timezone.utc)
     return {"utc": _format_instant(instant.astimezone(timezone.utc), lang) + " UTC",
-            "local": _format_instant(instant.astimezone(ZoneInfo(zone)), lang), "zone": zone}
+            "local": _format_instant(instant.astimezone(ZoneInfo(zone)), lang), "zone": zone,
+            "day": instant.astimezone(ZoneInfo(zone)).date().isoformat()}
 
 
 def _zone(record: dict) -> str:
@@ -211,6 +257,7 @@ def _business(profile: dict, lang: str) -> dict:
         shown[field] = value
     # Plain text for the running header and PDF metadata, where markup cannot go.
     shown["name_text"] = full["business_name"] or business_profile.placeholder("business_name", lang)
+    shown["address_text"] = full["address"]
     return shown
 
 
@@ -256,18 +303,28 @@ def render_html(document: str, record: dict, profile: dict | None, lang: str, sc
         # Markup.format escapes every value except placeholders, which are already Markup.
         return escape(strings[key][lang]).format(**values)
 
+    def fmt_date(value: str | None) -> str:
+        return _format_date(date.fromisoformat(value[:10]), lang) if value else ""
+
     day = document_date(record, issued_on)
     created = _parse_instant(record.get("captured_at")) or datetime(1970, 1, 1, tzinfo=timezone.utc)
     view = _record_view(record, lang)
+    business = _business(profile, lang)
     context = {
-        "lang": lang, "t": t, "record": record, "r": view, "business": _business(profile, lang),
-        "screenshot": _screenshot(screenshot, record.get("screenshot_rect")),
+        "lang": lang, "t": t, "has_string": lambda key: key in strings, "record": record, "r": view,
+        "business": business, "screenshot": _screenshot(screenshot, record.get("screenshot_rect")),
         "document_version": strings["version"], "template_version": template_version(),
         "date_text": _format_date(day, lang), "created": created.astimezone(timezone.utc).isoformat(),
-        "fmt_date": lambda value: _format_date(date.fromisoformat(value[:10]), lang) if value else "",
+        "fmt_date": fmt_date, "hash": hash_groups,
+        "number": lambda value, decimals=0, sign=False: format_number(value, lang, decimals, sign),
+        "duration": lambda seconds: format_duration(seconds, lang),
         "status_label": lambda status: legal.STATUS_LABELS.get(status, {}).get(lang, status),
         "stamp": lambda value: _timestamps(value, view["zone"], lang),
         "platform": _platform(strings, record.get("platform") or "other", lang),
+        "platform_key": record.get("platform") or "other",
+        # Only documents the business keeps say what the tool is (base.html); letters to others never do.
+        "internal": kind.internal(record),
+        "place": place_of(business["address_text"]),
     }
     context.update(kind.context(record, day, context, options))
     return ENV.get_template(kind.template).render(context)

@@ -23,6 +23,8 @@ PROFILE = {
     "website": "https://gelso-invento.example",
     "dpo_contact": None,
     "signatory_name": "Elena Fittizi",
+    "signatory_role": "legale rappresentante",
+    "social_accounts": "Facebook, Instagram",
     "default_language": "it",
 }
 
@@ -110,6 +112,34 @@ def offence() -> dict:
         "actions": [{"id": "a1", "type": "platform_report", "date": "2026-11-23", "reference": "TA-000123",
                      "notes": None, "recorded_at": "2026-11-23T15:00:00Z"}],
     }
+    # What the server's evidence worker adds after the capture: timestamp, clock record, second witness.
+    record["evidence"] += [
+        {"name": "capture.json", "media_type": "application/json", "size": 4812,
+         "sha256": record["sha256"]},
+        {"name": "timestamp.tsq", "media_type": "application/timestamp-query", "size": 89,
+         "sha256": "7d1e4a90c2b3f5e6a7b8c9d0e1f2a3b4c5d6e7f8a9b0c1d2e3f4a5b6c7d8e9f0"},
+        {"name": "timestamp.tsr", "media_type": "application/timestamp-reply", "size": 5413,
+         "sha256": "c0ffee0123456789abcdef0123456789abcdef0123456789abcdef0123456789"},
+        {"name": "timestamp-chain.pem", "media_type": "application/x-pem-file", "size": 4210,
+         "sha256": "aa11bb22cc33dd44ee55ff6600778899aabbccddeeff00112233445566778899"},
+        {"name": "witness-1.json", "media_type": "application/json", "size": 2733,
+         "sha256": "1234567890abcdef1234567890abcdef1234567890abcdef1234567890abcdef"},
+    ]
+    record["timestamp"] = {"status": "stamped", "url": "https://tsa.example/tsr", "time": "2026-11-23T14:12:46Z",
+                           "tsa": "CN=Example TSA,O=Example Trust Services,C=IT", "serial": "1001",
+                           "policy": "1.2.3.4.1", "imprint_sha256": record["sha256"],
+                           "files": {"tsq": "timestamp.tsq", "tsr": "timestamp.tsr", "chain": "timestamp-chain.pem"}}
+    record["witness"] = [{"at": "2026-11-23T14:12:49.310Z", "reason": "capture", "outcome": "fetched",
+                          "status": 200, "addresses": ["151.101.0.1"], "text_present": True,
+                          "body_sha256": "9f8e7d6c5b4a39281706f5e4d3c2b1a09f8e7d6c5b4a39281706f5e4d3c2b1a0",
+                          "tls_verified": True, "file": "witness-1.json",
+                          "sha256": "1234567890abcdef1234567890abcdef1234567890abcdef1234567890abcdef"}]
+    record["history"] += [
+        {"at": "2026-11-23T14:12:46.120Z", "event": "timestamp.stamped", "tsa": "https://tsa.example/tsr"},
+        {"at": "2026-11-23T14:12:46.300Z", "event": "clock.recorded", "difference_seconds": -855.51},
+        {"at": "2026-11-23T14:12:49.400Z", "event": "witness.capture", "outcome": "fetched", "file": "witness-1.json"},
+        {"at": "2026-11-23T15:00:00.000Z", "event": "action.recorded", "type": "platform_report"},
+    ]
     record["deadlines"] = legal.compute_deadlines("defamation", date(2026, 11, 21), record["actions"],
                                                   date(2026, 11, 23))
     return record

@@ -5,6 +5,7 @@ Each step validates what the owner entered (schemas checked here, rules in serve
 runs the rule inside store.update (one serialised, journaled write with its history event) and returns
 plain data. The API and the dashboard's forms call these same functions.
 """
+import copy
 import secrets
 from datetime import date
 
@@ -14,7 +15,8 @@ from ..domain import cases, kinds, schemas
 from ..domain.errors import Invalid, NotFound
 from ..domain.integrity import sha256_hex
 from ..domain.schemas import BASE64, DATE, OPTIONAL_URL, check_date, check_url, decode_file, text, validate
-from ..domain.vocabulary import ACTION_TYPES, ATTRIBUTIONS, CHANNELS, PURPOSES, RECEIVED_VIA, SIGNALS
+from ..domain.vocabulary import (ACTION_TYPES, ATTRIBUTIONS, CHANNELS, LANGUAGES, PURPOSES, RECEIVED_VIA, SIGNALS,
+                                 TARGETS)
 from ..render import pdf
 from ..store import iso_utc, utc_now
 
@@ -50,7 +52,13 @@ ACTION_SCHEMA = _object(["type", "date"], {
             "description": "removal_demand_sent only: the compliance date written in the demand"}})
 CASE_PATCH_SCHEMA = _object([], {
     "known_since": DATE, "reason": {"type": "string", "minLength": 1, "maxLength": 1000},
-    "signals": {"type": "array", "items": {"enum": SIGNALS}, "uniqueItems": True}}, minProperties=1)
+    "signals": {"type": "array", "items": {"enum": SIGNALS}, "uniqueItems": True},
+    "target": {"enum": TARGETS, "description": "who the content targets: the business, a named person, both"},
+    "target_person": {"type": ["string", "null"], "maxLength": 200, "description": "the person, when targeted"},
+    "false_statements": {"type": "array", "maxItems": 20, "items": {"type": "string", "minLength": 1, "maxLength": 1000},
+                         "description": "passages of the content the user says are false statements of fact"},
+    "recipient_language": {"enum": list(LANGUAGES), "description": "the language of the case's documents"}},
+    minProperties=1)
 
 VALIDATORS = {name: Draft202012Validator(schema) for name, schema in {
     "consent": CONSENT_SCHEMA, "placement": PLACEMENT_SCHEMA, "placement_patch": PLACEMENT_PATCH_SCHEMA,
@@ -105,11 +113,21 @@ def author(store, profile_url: str) -> dict:
 
 # -- capture ----------------------------------------------------------------------------------------
 
+def initial_state(fields: dict) -> dict:
+    """The fields of a new case that change over its life (also for a case the store rebuilds).
+    `background` stays "queued" until the background worker has done its work on the case (timestamp,
+    clock, witness): kept in the record, the queue survives a restart."""
+    kind = kinds.KINDS[fields["kind"]]
+    return {"status": kind.statuses[0], **kind.start(fields, today()), "background": "queued"}
+
+
 def capture(store, body: dict, after_capture=()) -> dict:
     """Validate a capture and store it durably; then hand it to the background work (`after_capture`)."""
     fields, files = schemas.capture_from_body(body)
-    kind = kinds.KINDS[fields["kind"]]
-    state = {"status": kind.statuses[0], **kind.start(fields, today())}
+    state = initial_state(fields)
+    operator = (store.get_setting("profile") or {}).get("capture_operator")
+    if operator:  # named only when the user said who captures (a setting; later the logged-in operator)
+        state["captured_by"] = operator
     record = store.create_capture(fields, files, **state)
     for hook in after_capture:
         record = hook(record) or record
@@ -122,24 +140,17 @@ def _decode_evidence(obj: dict | None, field: str) -> tuple[bytes, str] | None:
     return (decode_file(obj, field), obj["media_type"]) if obj else None
 
 
-def _store_evidence(store, case_id: str, prefix: str, decoded: tuple[bytes, str] | None) -> dict | None:
+def _evidence_file(prefix: str, decoded: tuple[bytes, str] | None) -> tuple[list, dict | None]:
+    """The file to attach to the step's write, and the {name, sha256} the record cites (or none)."""
     if decoded is None:
-        return None
+        return [], None
     data, media_type = decoded
     name = f"{prefix}-{secrets.token_hex(4)}.{EVIDENCE_TYPES[media_type]}"
-    entry = store.add_evidence(case_id, name, data, media_type)
-    return {"name": entry["name"], "sha256": entry["sha256"]}
+    return [(name, data, media_type)], {"name": name, "sha256": sha256_hex(data)}
 
 
 def _now() -> str:
     return iso_utc(utc_now())
-
-
-def _dry_run(store, case_id: str, step) -> dict:
-    """Run a step on a copy first: a refused step must not leave an evidence file behind."""
-    record = load(store, case_id)
-    step(record)
-    return record
 
 
 def record_consent(store, case_id: str, body: dict) -> dict:
@@ -147,10 +158,10 @@ def record_consent(store, case_id: str, body: dict) -> dict:
     check_date(body["received_at"], "received_at", not_future=True)
     decoded = _decode_evidence(body.get("evidence"), "evidence")
     now = _now()
-    _dry_run(store, case_id, lambda record: cases.record_consent(record, body, None, now))
-    evidence = _store_evidence(store, case_id, "consent", decoded)
+    load(store, case_id)  # NotFound first; a refused step writes nothing: store.update checks before it writes
+    attach, evidence = _evidence_file("consent", decoded)
     return store.update(case_id, lambda record: cases.record_consent(record, body, evidence, now),
-                        "consent.answered", decision=body["decision"],
+                        "consent.answered", attach=attach, decision=body["decision"],
                         granted=[p for p in PURPOSES if body["purposes"][p]], photo=body["photo"],
                         received_via=body["received_via"], received_at=body["received_at"],
                         evidence=evidence and evidence["sha256"])
@@ -176,11 +187,11 @@ def remove_placement(store, case_id: str, placement_id: str, body: dict) -> dict
     validate(VALIDATORS["placement_patch"], body)
     check_date(body["removed_at"], "removed_at", not_future=True)
     decoded = _decode_evidence(body.get("evidence"), "evidence")
-    _dry_run(store, case_id, lambda record: cases.remove_placement(record, placement_id, body["removed_at"], None))
-    evidence = _store_evidence(store, case_id, f"removal-{placement_id}", decoded)
+    load(store, case_id)
+    attach, evidence = _evidence_file(f"removal-{placement_id}", decoded)
     return store.update(
         case_id, lambda record: cases.remove_placement(record, placement_id, body["removed_at"], evidence),
-        "placement.removed", placement=placement_id, removed_at=body["removed_at"],
+        "placement.removed", attach=attach, placement=placement_id, removed_at=body["removed_at"],
         evidence=evidence and evidence["sha256"])
 
 
@@ -188,12 +199,10 @@ def withdraw(store, case_id: str, body: dict) -> dict:
     validate(VALIDATORS["revocation"], body)
     check_date(body["received_at"], "received_at", not_future=True)
     now = _now()
-    current = load(store, case_id)
-    files = cases.personal_files(current)
-    cases.withdraw(current, body, now)  # dry run: store.erase deletes the files before it applies the change
-    record = store.erase(case_id, list(files), lambda record: cases.withdraw(record, body, now),
-                         "consent.withdrawn", received_at=body["received_at"],
-                         received_via=body["received_via"], erased=files)
+    load(store, case_id)
+    # What to erase is decided under the store lock: a consent reply stored a moment earlier is erased too.
+    record = store.erase(case_id, lambda record: cases.withdraw(record, body, now)["erasure"]["erased"],
+                         "consent.withdrawn", received_at=body["received_at"], received_via=body["received_via"])
     pdf.forget(case_id)  # the cached PDFs print the erased text
     return {"id": case_id, "status": record["status"], "erased": record["erasure"]["erased"],
             "to_take_down": cases.active_placements(record)}
@@ -210,7 +219,8 @@ def record_action(store, case_id: str, body: dict) -> dict:
 
 
 def update_case(store, case_id: str, body: dict) -> dict:
-    """A new date of knowledge (with the reason) and/or the risk signals."""
+    """A new date of knowledge (with the reason), the risk signals, who is targeted, the statements the user
+    marks as false facts, the documents' language."""
     validate(VALIDATORS["case_patch"], body)
     if "known_since" in body and "reason" not in body:
         raise Invalid("reason", "'reason' is required when 'known_since' changes.")
@@ -224,9 +234,15 @@ def update_case(store, case_id: str, body: dict) -> dict:
             cases.change_known_since(record, body["known_since"], body["reason"], day, now)
         if "signals" in body:
             cases.set_signals(record, body["signals"])
+        cases.set_document_fields(record, body)
 
     before = load(store, case_id)
+    step(copy.deepcopy(before))  # refusals before anything is written
     details = {"signals": body["signals"]} if "signals" in body else {}
+    # Ids and counts only: names and quotes are the owner's words, kept in the record.
+    details.update({k: body[k] for k in ("target", "recipient_language") if k in body})
+    if "false_statements" in body:
+        details["false_statements"] = len(body["false_statements"])
     if "known_since" in body:  # the reason is the owner's own words: in the record; its hash in the audit log
         details.update({"known_since_from": before.get("known_since"), "known_since_to": body["known_since"],
                         "reason_sha256": sha256_hex(body["reason"].encode())})

@@ -8,31 +8,12 @@ from datetime import date
 from pathlib import Path
 from typing import NamedTuple
 
-from ..domain import profile
+from ..domain import legal, profile
 from ..domain.errors import Invalid, NotAllowed, NotFound
 from ..domain.vocabulary import LANGUAGES
 from ..render import document_types, pdf, samples
 from ..trust.signing import sign_pdf
 from . import cases
-
-# Shown to the user before sending a removal demand (docs/legal.md), never printed in the letter itself.
-REMOVAL_DEMAND_WARNINGS = {
-    "it": [
-        "La diffida non ferma il termine per la querela: i 3 mesi dalla piena conoscenza continuano a decorrere.",
-        "Non subordinare mai la rinuncia alla querela a un pagamento: può essere a sua volta estorsione.",
-        "Minacciare chi ha scritto una recensione su Tripadvisor porta Tripadvisor a penalizzare l'attività.",
-        "La diffida ha effetto quando arriva al destinatario (artt. 1334–1335 c.c.): inviala via PEC o "
-        "raccomandata con ricevuta di ritorno.",
-    ],
-    "en": [
-        "A removal demand does not stop the querela clock: the 3 months from full knowledge keep running.",
-        "Never make dropping a complaint conditional on money: that can itself be extortion.",
-        "Threatening a Tripadvisor reviewer gets the business penalised by Tripadvisor.",
-        "The demand takes effect when it reaches the addressee (arts. 1334–1335 Civil Code): send it by "
-        "certified email (PEC) or registered letter with proof of delivery.",
-    ],
-}
-
 
 class Document(NamedTuple):
     pdf: bytes
@@ -51,11 +32,16 @@ def save_profile(store, data) -> dict:
 
 
 def _language(record: dict, stored_profile: dict, lang: str | None) -> str:
-    if lang is None:
-        return record.get("language") or stored_profile["default_language"] or "it"
+    if lang is None:  # the case's recipient language, else the profile's (not the review's own language)
+        return record.get("recipient_language") or stored_profile["default_language"] or "it"
     if lang not in LANGUAGES:
         raise Invalid("lang", "'lang' must be 'it' or 'en'.")
     return lang
+
+
+def language(store, record: dict) -> str:
+    """The language a case's documents go out in when nobody asks for another."""
+    return _language(record, business_profile(store), None)
 
 
 def _document_type(record: dict, name: str | None) -> document_types.DocumentType:
@@ -97,7 +83,7 @@ def removal_demand_warnings(store, case_id: str, lang: str | None = None) -> dic
         raise NotAllowed("kind", f"Case {case_id} is a testimonial: it has no removal demand.", "not_applicable")
     stored_profile = business_profile(store)
     lang = _language(record, stored_profile, lang)
-    return {"warnings": REMOVAL_DEMAND_WARNINGS[lang],
+    return {"warnings": legal.removal_demand_warnings(record.get("platform"), lang),
             "missing_profile_fields": profile.missing_fields(stored_profile)}
 
 
