@@ -123,8 +123,8 @@ def fill(data_dir: Path, count: int) -> None:
     from server import create_app
     real_fsync, os.fsync = os.fsync, lambda fd: None
     try:
-        app = create_app({"DATA_DIR": str(data_dir), "TOKEN": TOKEN, "TESTING": True,
-                          "TSA_URL": "", "WITNESS": False})
+        app = create_app({"DATA_DIR": str(data_dir), "TOKEN": TOKEN, "TESTING": True, "BACKGROUND": False,
+                          "TSA_URL": "", "WITNESS": False, "RENDER_WORKERS": 0})
         client = app.test_client()
         headers = {"Authorization": f"Bearer {TOKEN}", "Host": "127.0.0.1:8765"}
         rng, today, started = random.Random(20261201), date.today(), time.monotonic()
@@ -136,15 +136,14 @@ def fill(data_dir: Path, count: int) -> None:
             if n % 5000 == 0:
                 print(f"  filled {n:,} of {count:,} ({time.monotonic() - started:.0f} s)", flush=True)
         close(app)
-        close(create_app({"DATA_DIR": str(data_dir), "TOKEN": TOKEN, "TSA_URL": "", "WITNESS": False}))
+        close(create_app({"DATA_DIR": str(data_dir), "TOKEN": TOKEN, "BACKGROUND": False, "TSA_URL": "",
+                          "WITNESS": False, "RENDER_WORKERS": 0}))
     finally:  # the second opening absorbed the journal into the snapshot, as a restart does
         os.fsync = real_fsync
 
 
 def close(app) -> None:
-    for extension in app.extensions.values():
-        if hasattr(extension, "close"):
-            extension.close()
+    app.extensions["testimone.store"].close()
 
 
 def prepared(count: int) -> Path:
