@@ -8,7 +8,7 @@ import zipfile
 import pytest
 from click.testing import CliRunner
 
-from conftest import HOST, TOKEN, make_capture
+from conftest import HOST, TOKEN, log_in, make_capture
 from server import create_app
 from server.cli import main
 from server.render import document_types, samples
@@ -54,6 +54,7 @@ def test_a_document_registered_alone_is_everywhere(registered, tmp_path):
     assert paths["/api/captures/{case_id}/thank-you.pdf"]["get"]["summary"] == THANKS.summary
 
     # the dashboard's button, and its download
+    log_in(client, registered.extensions["testimone.store"].data_dir)
     page = get(f"/cases/{case_id}").get_data(as_text=True)
     assert "Lettera di ringraziamento (PDF)" in page and f"/cases/{case_id}/files/thank-you.pdf" in page
     assert "Lettera di ringraziamento" not in get(f"/cases/{offence_id}").get_data(as_text=True)
