@@ -577,7 +577,7 @@ def test_every_literal_key_used_by_a_template_exists():
 
 # -- routes ------------------------------------------------------------------------------------------
 
-from conftest import TOKEN, make_capture  # noqa: E402
+from conftest import TOKEN, log_in, make_capture  # noqa: E402
 
 
 def create(client, kind="offence", **overrides) -> str:
@@ -1078,7 +1078,7 @@ def test_offence_fields_on_a_testimonial_are_refused(client, store, body, field)
 
 def test_dashboard_downloads_use_the_case_language_not_the_dashboards(client, app):
     from conftest import HOST
-    browser = app.test_client()
+    browser = log_in(app.test_client(), app.extensions["testimone.store"].data_dir)
     case_id = create(client, "testimonial")
     page = browser.get(f"/cases/{case_id}", base_url=f"http://{HOST}")
     token = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True)).group(1)
