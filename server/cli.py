@@ -104,13 +104,12 @@ def export(case_id, target):
     from pathlib import Path
 
     from .render import bundle
-    from .services import evidence
+    from .services import cases, evidence
     from .store import Store, StoreLocked, StoreView
 
     settings = {**config.DEFAULTS, **config.from_environment()}
     folder = config.data_dir(settings)
-    if StoreView(folder).get(case_id) is None:
-        raise click.ClickException(f"No case with id '{case_id}' in {folder}.")
+    cases.load(StoreView(folder), case_id)  # before anything is opened (or created) in the folder
     try:
         store, owned = Store(folder), True
     except StoreLocked:  # the server holds the directory: read it as it is now, and leave its audit log alone

@@ -421,17 +421,22 @@ def _evidence_path(cases_dir: Path, record: dict | None, case_id: str, name: str
     return cases_dir / case_id / name
 
 
-def read_tables(data_dir) -> dict:
+def read_tables(data_dir) -> tuple[dict, dict | None, bool]:
     """The tables as the store sees them, without opening (or locking) the directory: the snapshot with
-    the journal's complete lines replayed on top (a line without its newline is a write in progress)."""
+    the journal's complete lines replayed on top (a line without its newline is a write in progress);
+    also the last journal change and whether the snapshot exists."""
     data_dir = Path(data_dir)
     snapshot = data_dir / "testimone.json"
-    tables = json.loads(snapshot.read_bytes()) if snapshot.exists() else {}
+    exists = snapshot.exists()
+    tables = json.loads(snapshot.read_bytes()) if exists else {}
     lines, _ = _read_lines(data_dir / "journal.jsonl")
+    last = None
     for line in lines:
-        change = json.loads(line)
-        tables.setdefault(change["table"], {})[str(change["doc_id"])] = change["doc"]
-    return tables
+        last = json.loads(line)
+        tables.setdefault(last["table"], {})[str(last["doc_id"])] = last["doc"]
+    for name in (CASES, SETTINGS):
+        tables.setdefault(name, {})
+    return tables, last, exists
 
 
 class StoreView(CaseFiles):
@@ -441,9 +446,9 @@ class StoreView(CaseFiles):
     def __init__(self, data_dir):
         self.data_dir = Path(data_dir)
         self.cases_dir = self.data_dir / CASES
-        tables = read_tables(self.data_dir)
-        self._cases = {doc["id"]: doc for doc in tables.get(CASES, {}).values()}
-        self._settings = {doc["key"]: doc["value"] for doc in tables.get(SETTINGS, {}).values()}
+        tables, _, _ = read_tables(self.data_dir)
+        self._cases = {doc["id"]: doc for doc in tables[CASES].values()}
+        self._settings = {doc["key"]: doc["value"] for doc in tables[SETTINGS].values()}
 
     def get(self, case_id: str) -> dict | None:
         return copy.deepcopy(self._cases.get(case_id))

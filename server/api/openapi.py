@@ -4,7 +4,8 @@ import importlib
 import pkgutil
 
 from .. import __version__
-from ..domain.schemas import CAPTURE_SCHEMA, KINDS, PLATFORMS
+from ..domain.schemas import CAPTURE_SCHEMA
+from ..domain.vocabulary import KINDS, PLATFORMS
 
 NULLABLE_TEXT = {"type": ["string", "null"]}
 NULLABLE_URL = {"type": ["string", "null"]}
