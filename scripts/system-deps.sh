@@ -2,7 +2,8 @@
 # Installs (as root, with apt-get) or names (otherwise) the system packages Testimone needs:
 # Pango for WeasyPrint's PDFs; for the tests also poppler-utils (pdftotext), chromium and the colour
 # emoji font most desktops have (the document tests render with and without it); Xvfb and xdotool
-# for the e2e test that right-clicks for real (a visible Chromium on a virtual screen).
+# for the e2e test that right-clicks for real (a visible Chromium on a virtual screen); Firefox ESR for
+# the load-and-capture test over WebDriver BiDi.
 set -euo pipefail
 need=()
 have_lib() { ldconfig -p 2>/dev/null | grep -q "$1"; }
@@ -14,6 +15,7 @@ if [[ "${1:-}" == "--test" || "${CI:-}" == "true" ]]; then
   [[ -f /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ]] || need+=(fonts-noto-color-emoji)
   command -v Xvfb      >/dev/null || need+=(xvfb)
   command -v xdotool   >/dev/null || need+=(xdotool)
+  command -v firefox-esr >/dev/null || need+=(firefox-esr)
 fi
 [[ ${#need[@]} -eq 0 ]] && exit 0
 if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then

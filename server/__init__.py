@@ -20,12 +20,17 @@ def create_app(test_config=None) -> Flask:
     else:
         app.config.from_mapping(test_config)
 
-    store = Store(config.data_dir(app.config))
+    from .services.cases import initial_state
+
+    store = Store(config.data_dir(app.config), initial_state=initial_state)
     app.extensions["testimone.store"] = store
     security.protect_data_dir(store.data_dir)
     app.config["TOKEN"] = security.pairing_token(app.config, store.data_dir)
 
     security.init_app(app)
+    from .services.idempotency import Deliveries
+
+    app.extensions["testimone.deliveries"] = Deliveries(store)
     from .api import bp as api_bp
 
     app.register_blueprint(api_bp)

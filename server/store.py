@@ -12,13 +12,17 @@ Every write holds one lock, and is on disk (fsync) before the call returns.
 """
 import base64
 import copy
+import errno
 import fcntl
 import hashlib
 import json
+import logging
+import mimetypes
 import os
 import re
 import secrets
 import shutil
+import sqlite3
 import threading
 from datetime import datetime, timezone
 from pathlib import Path
@@ -27,15 +31,31 @@ from flask import current_app
 from tinydb import Query, TinyDB
 from tinydb.storages import MemoryStorage
 
+from .case_index import CaseIndex
 from .domain.integrity import EMPTY_SHA256, audit_line, canonical_json, sha256_hex
 
 CASES = "cases"
 SETTINGS = "settings"
+INDEX = "index.sqlite3"
+SUMMARY_LEAVES_OUT = ("history", "evidence", "comment_html", "context")
+ANCHORS = "anchors.jsonl"
 SAFE_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+CASE_ID = re.compile(r"^\d{8}-\d{6}-[0-9a-f]{6}$")
+NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
+
+log = logging.getLogger(__name__)
 
 
 class StoreLocked(RuntimeError):
     """Another process already holds this data directory."""
+
+
+class StoreDamaged(RuntimeError):
+    """The data directory cannot be opened as it is. The message says what, where and what to do."""
+
+
+class StoreFull(OSError):
+    """The disk (or the user's quota) is full. The write was undone: nothing of it is left."""
 
 
 class UnknownCase(KeyError):
@@ -50,6 +70,21 @@ def iso_utc(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
+def _damaged(path: Path, problem: str) -> StoreDamaged:
+    return StoreDamaged(
+        f"{path}: {problem}.\n"
+        "What to do: stop here and copy the whole data folder as it is. Then restore this file from a "
+        "backup, or move it aside (rename it to *.damaged) to let Testimone rebuild the records from "
+        "each case's capture.json and audit.log (consent answers, placements and steps recorded after "
+        "a capture must then be entered again). Afterwards run `testimone verify`.\n"
+        f"Testimone non può aprire {path}: il file è danneggiato o illeggibile. Copia la cartella dei "
+        "dati così com'è, poi ripristina il file da un backup oppure rinominalo in *.damaged per "
+        "ricostruire i casi da capture.json e audit.log; infine esegui `testimone verify`.")
+
+
+# -- every write to the data directory goes through these functions ---------------------------------
+# (tests/faults/sitecustomize.py kills the process or fills the disk at each of them, by name)
+
 def _fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -61,19 +96,64 @@ def _fsync_dir(path: Path) -> None:
 def _write_new_file(path: Path, data: bytes) -> None:
     """Create `path` (it must not exist: evidence is write-once) and force it to disk."""
     with open(path, "xb", opener=lambda name, flags: os.open(name, flags, 0o600)) as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
+        try:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        except BaseException:
+            path.unlink(missing_ok=True)  # a disk-full write leaves no half file
+            raise
 
 
 def _atomic_replace(path: Path, data: bytes) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     _fsync_dir(path.parent)
+
+
+def _append(handle, data: bytes) -> None:
+    """Append to an unbuffered file and force it to disk; if that fails, cut the file back."""
+    end = handle.seek(0, os.SEEK_END)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[handle.write(view):]
+        os.fsync(handle.fileno())
+    except BaseException:
+        _cut(handle, end)
+        raise
+
+
+def _cut(handle, size: int) -> None:
+    handle.truncate(size)
+    handle.seek(size)
+    os.fsync(handle.fileno())
+
+
+def _publish(tmp: Path, final: Path) -> None:
+    """Move a complete case folder into place: from here on the capture exists."""
+    os.rename(tmp, final)
+    _fsync_dir(final.parent)
+
+
+def _remove(path: Path) -> None:
+    path.unlink(missing_ok=True)
+
+
+def _remove_tree(path: Path) -> None:
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def evidence_entry(name: str, data: bytes, media_type: str) -> dict:
+    return {"name": name, "media_type": media_type, "size": len(data), "sha256": sha256_hex(data)}
 
 
 def _read_lines(path: Path) -> tuple[list[bytes], bool]:
@@ -84,6 +164,41 @@ def _read_lines(path: Path) -> tuple[list[bytes], bool]:
     lines = data.split(b"\n")
     torn = lines.pop() != b""
     return lines, torn
+
+
+def read_tables(data_dir: Path) -> tuple[dict, dict | None, bool]:
+    """The tables as the store sees them (snapshot + journal), the last journal change, and whether
+    the snapshot exists. Raises StoreDamaged naming the file and the line."""
+    snapshot, journal = data_dir / "testimone.json", data_dir / "journal.jsonl"
+    try:
+        exists = snapshot.exists()
+        raw = snapshot.read_bytes() if exists else b"{}"
+        lines, _ = _read_lines(journal)  # a torn last line was never acknowledged
+    except OSError as error:
+        raise _damaged(Path(error.filename or data_dir), f"cannot be read ({error.strerror})") from None
+    try:
+        tables = json.loads(raw)
+    except ValueError as error:
+        raise _damaged(snapshot, f"is not valid JSON ({error}; the file may be truncated)") from None
+    if not isinstance(tables, dict) or not all(isinstance(t, dict) for t in tables.values()):
+        raise _damaged(snapshot, "is valid JSON but not a Testimone database (tables of records)")
+    last = None
+    for number, line in enumerate(lines, start=1):
+        try:
+            last = json.loads(line)
+            table = tables.setdefault(last["table"], {})
+            if last["doc"] is None:
+                table.pop(str(int(last["doc_id"])), None)
+            else:
+                table[str(int(last["doc_id"]))] = last["doc"]
+        except (ValueError, KeyError, TypeError, AttributeError):
+            raise _damaged(journal, f"line {number} is not a journal entry") from None
+    for name in (CASES, SETTINGS):
+        tables.setdefault(name, {})
+    for doc_id, doc in tables[CASES].items():
+        if not (isinstance(doc, dict) and isinstance(doc.get("id"), str) and doc_id.isdigit()):
+            raise _damaged(snapshot, f"case record {doc_id!r} has no case id")
+    return tables, last, exists
 
 
 class CaseFiles:
@@ -111,20 +226,41 @@ class CaseFiles:
 
 
 class Store(CaseFiles):
-    def __init__(self, data_dir):
+    def __init__(self, data_dir, initial_state=None):
+        """`initial_state(canonical)` gives the state fields of a case rebuilt from its capture.json."""
         self.data_dir = Path(data_dir)
         self.cases_dir = self.data_dir / CASES
-        self.cases_dir.mkdir(parents=True, exist_ok=True)
-        self.data_dir.chmod(0o700)  # personal data: readable by this user only
+        self._initial_state = initial_state or (lambda canonical: {})
         self._lock = threading.RLock()
-        self._hold_directory()
-        self.db = TinyDB(storage=MemoryStorage)
-        self._cases = self.db.table(CASES, cache_size=0)
-        self._settings = self.db.table(SETTINGS, cache_size=0)
-        self._load()
-        self._ids = {doc["id"]: doc.doc_id for doc in self._cases.all()}
-        self._open_audit()
-        self._discard_unacknowledged()
+        self._compaction_due = False
+        self._index = None  # opened once the records are recovered
+        try:
+            self.cases_dir.mkdir(parents=True, exist_ok=True)
+            self.data_dir.chmod(0o700)  # personal data: readable by this user only
+            self._hold_directory()
+            self.db = TinyDB(storage=MemoryStorage)
+            self._cases = self.db.table(CASES, cache_size=0)
+            self._settings = self.db.table(SETTINGS, cache_size=0)
+            self._tables, last_change, snapshot_exists = read_tables(self.data_dir)
+            self.db.storage.write(self._tables)
+            self._ids = {doc["id"]: int(doc_id) for doc_id, doc in self._tables[CASES].items()}
+            self._next_case = max(map(int, self._tables[CASES]), default=0) + 1
+            self._open_audit()
+            rebuilt = self._recover(last_change, snapshot_exists)
+            self._journal = open(self.data_dir / "journal.jsonl", "ab", buffering=0)
+            if last_change or rebuilt or not snapshot_exists:
+                self._try_compact()  # the snapshot now holds everything: the journal starts afresh
+            self._open_index()
+        except BaseException as error:
+            for handle in ("_index", "_journal", "_audit", "_lock_file"):
+                if getattr(self, handle, None) is not None:
+                    getattr(self, handle).close()
+            if not isinstance(error, OSError):
+                raise
+            if error.errno in NO_SPACE:
+                raise StoreDamaged(f"{self.data_dir}: the disk is full, Testimone cannot start. Free some "
+                                   "space and start again. / Il disco è pieno: libera spazio e riavvia.") from None
+            raise _damaged(Path(error.filename or self.data_dir), f"cannot be read or written ({error.strerror})") from None
 
     # -- opening ----------------------------------------------------------------------------
 
@@ -136,84 +272,225 @@ class Store(CaseFiles):
             self._lock_file.close()
             raise StoreLocked(f"another Testimone process is using {self.data_dir}") from None
 
-    def _load(self) -> None:
-        snapshot = self.data_dir / "testimone.json"
-        tables = json.loads(snapshot.read_bytes()) if snapshot.exists() else {}
-        journal_path = self.data_dir / "journal.jsonl"
-        lines, _ = _read_lines(journal_path)
-        for line in lines:
-            change = json.loads(line)
-            table = tables.setdefault(change["table"], {})
-            if change["doc"] is None:
-                table.pop(str(change["doc_id"]), None)
-            else:
-                table[str(change["doc_id"])] = change["doc"]
-        for name in (CASES, SETTINGS):
-            tables.setdefault(name, {})
-        self.db.storage.write(tables)
-        self._tables = tables
-        self._next_case = max(map(int, tables[CASES]), default=0) + 1
-        if lines or not snapshot.exists():
-            self._write_snapshot()
-        self._journal = open(journal_path, "wb")  # the snapshot now holds everything: start afresh
-
     def _write_snapshot(self) -> None:
         _atomic_replace(self.data_dir / "testimone.json", json.dumps(self._tables, ensure_ascii=False).encode())
 
     def _open_audit(self) -> None:
         path = self.data_dir / "audit.log"
         lines, torn = _read_lines(path)
+        self._audit = open(path, "ab", buffering=0)
         if torn:  # an event cut by a crash was never acknowledged: drop the fragment
-            with open(path, "r+b") as handle:
-                handle.truncate(sum(len(line) + 1 for line in lines))
-                os.fsync(handle.fileno())
+            _cut(self._audit, sum(len(line) + 1 for line in lines))
+        self._audit_lines = lines  # read by start-up recovery only, then dropped
         self._audit_seq = len(lines)
-        self._audit_prev = sha256_hex(lines[-1]) if lines else EMPTY_SHA256
-        self._audit = open(path, "ab")
+        self._audit_head = lines[-1] if lines else b""
+        self._audit_prev = sha256_hex(self._audit_head) if lines else EMPTY_SHA256
 
-    def _discard_unacknowledged(self) -> None:
-        """Case folders without a record were never answered 201: the client still has them queued."""
-        for folder in self.cases_dir.iterdir():
-            if folder.name not in self._ids:
-                shutil.rmtree(folder)
-                if not folder.name.startswith(".tmp-"):
-                    self.audit("capture.discarded", folder.name, reason="no record: interrupted before 201")
+    # -- start-up recovery: an interrupted write is completed or undone; evidence is never deleted ----
+
+    def _recover(self, last_change: dict | None, snapshot_exists: bool) -> int:
+        """Returns how many case records were rebuilt."""
+        self._complete_last_write(last_change)
+        # Every start tidies the folders and then writes the snapshot: a folder unchanged since the snapshot
+        # was written has nothing to tidy (a scan of every folder would cost 0.1 ms a case at each start),
+        # unless its erasure committed and a crash stopped it before its files were deleted.
+        tidied_at = (self.data_dir / "testimone.json").stat().st_mtime_ns if snapshot_exists else -1
+        with os.scandir(self.cases_dir) as entries:
+            folders = [entry for entry in entries if entry.is_dir()]
+        rebuilt = []
+        for entry in folders:
+            folder = Path(entry.path)
+            if entry.name.startswith(".tmp-"):  # never moved into place: never a capture
+                _remove_tree(folder)
+            elif entry.name in self._ids:
+                erased = "erasure" in self._tables[CASES][str(self._ids[entry.name])]
+                if erased or entry.stat().st_mtime_ns >= tidied_at:
+                    self._tidy_case_folder(folder)
+            elif CASE_ID.match(entry.name):
+                rebuilt += filter(None, [self._rebuild_case(folder)])
+        for _, record in sorted(rebuilt, key=lambda item: item[0]):  # in the order they were captured
+            self._tables[CASES][str(self._next_case)] = record
+            self._ids[record["id"]] = self._next_case
+            self._next_case += 1
         _fsync_dir(self.cases_dir)
+        if not snapshot_exists and folders:
+            log.warning("%s was missing: the case records were rebuilt from the case folders; the settings "
+                        "(business profile) must be entered again. / testimone.json mancava: i casi sono stati "
+                        "ricostruiti, il profilo dell'attività va reinserito.", self.data_dir / "testimone.json")
+        del self._audit_lines
+        return len(rebuilt)
+
+    def _logged(self, case_id: str | None, event: str, at: str) -> bool:
+        needle = f'"at":"{at}"'.encode()
+        for line in reversed(self._audit_lines):
+            if needle in line:
+                entry = json.loads(line)
+                if entry.get("case") == case_id and entry.get("event") == event:
+                    return True
+        return False
+
+    def _case_events(self, case_id: str) -> list[dict]:
+        needle = f'"case":"{case_id}"'.encode()
+        events = []
+        for line in self._audit_lines:
+            if needle in line:
+                try:
+                    events.append(json.loads(line))
+                except ValueError:
+                    continue  # verify reports it
+        return events
+
+    def _complete_last_write(self, change: dict | None) -> None:
+        """The journal line is the commit point of a write, its audit line follows: a crash between the
+        two leaves the last journal line without its audit line. Write it now, as it would have been."""
+        doc = (change or {}).get("doc")
+        if not doc:
+            return
+        if change["table"] == CASES and doc.get("history"):
+            entry = doc["history"][-1]
+            case_id, event, at = doc["id"], entry["event"], entry["at"]
+            details = {k: v for k, v in entry.items() if k not in ("at", "event")}
+        elif change["table"] == SETTINGS and "changed_at" in doc:
+            case_id, event, at, details = None, "setting.changed", doc["changed_at"], {"key": doc["key"]}
+        else:
+            return
+        if not self._logged(case_id, event, at):
+            self._write_audit(at, event, case_id, details)
+
+    def _tidy_case_folder(self, folder: Path) -> None:
+        """Finish an erasure cut by a crash; drop a file whose record change never committed."""
+        record = self._tables[CASES][str(self._ids[folder.name])]
+        erased = set((record.get("erasure") or {}).get("erased") or ())
+        known = {e["name"] for e in record.get("evidence", [])} | {"capture.json"}
+        for path in folder.iterdir():
+            if path.name in erased:
+                _remove(path)
+            elif path.name not in known:
+                sha256 = sha256_hex(path.read_bytes())
+                if any(sha256.encode() in line for line in self._audit_lines if folder.name.encode() in line):
+                    log.warning("%s is not in its case record but the audit log lists it: kept", path)
+                    continue
+                _remove(path)
+                self._write_audit(iso_utc(utc_now()), "evidence.discarded", folder.name,
+                                  {"name": path.name, "sha256": sha256, "reason": "its record was never written"})
+
+    def _rebuild_case(self, folder: Path) -> tuple[tuple, dict] | None:
+        """A case folder without a record: an interrupted capture (its files are complete, only the record
+        is missing) or a lost snapshot. Never delete it: rebuild the record from capture.json and the
+        audit log; when that is impossible, keep the folder and say so."""
+        try:
+            raw = (folder / "capture.json").read_bytes()
+            canonical = json.loads(raw)
+            assert canonical["id"] == folder.name and isinstance(canonical["evidence"], list)
+        except (OSError, ValueError, KeyError, TypeError, AssertionError):
+            log.warning("%s has no record and no readable capture.json: kept as it is, not listed. "
+                        "Run `testimone verify`.", folder)
+            return None
+        events = self._case_events(folder.name)
+        evidence = list(canonical["evidence"])
+        listed = {e["name"] for e in evidence} | {"capture.json"}
+        logged = b"\n".join(self._audit_lines[e["seq"] - 1] for e in events if isinstance(e.get("seq"), int)
+                            and 0 < e["seq"] <= len(self._audit_lines))
+        for path in sorted(folder.iterdir()):
+            data = path.read_bytes()
+            if path.name not in listed and sha256_hex(data).encode() in logged:  # added later, acknowledged
+                evidence.append(evidence_entry(path.name, data, mimetypes.guess_type(path.name)[0]
+                                               or "application/octet-stream"))
+        record = {**canonical, **self._initial_state(canonical), "evidence": evidence, "sha256": sha256_hex(raw),
+                  "history": [{"at": e.get("at"), "event": e.get("event"), **(e.get("details") or {})}
+                              for e in events]}
+        created = {"sha256": record["sha256"], "evidence": {e["name"]: e["sha256"] for e in canonical["evidence"]}}
+        if not any(e.get("event") == "capture.created" for e in events):  # interrupted before its 201: complete it
+            record["history"].insert(0, {"at": canonical["captured_at"], "event": "capture.created", **created})
+            self._write_audit(canonical["captured_at"], "capture.created", folder.name, created)
+        else:  # acknowledged, but its record was lost with the snapshot
+            at = iso_utc(utc_now())
+            record["rebuilt"] = {"at": at, "from": ["capture.json", "audit.log"]}
+            record["history"].append({"at": at, "event": "capture.rebuilt"})
+            self._write_audit(at, "capture.rebuilt", folder.name, {})
+            log.warning("case %s rebuilt from capture.json and audit.log", folder.name)
+        first_seq = min((e.get("seq") for e in events if isinstance(e.get("seq"), int)), default=float("inf"))
+        return (first_seq, canonical["captured_at"], folder.name), record
+
+    def _open_index(self) -> None:
+        """The case index is derived data (server/case_index.py). It is trusted only if the last process
+        closed it cleanly; after a crash, or when it is missing or unreadable, it is rebuilt from the records."""
+        path = self.data_dir / INDEX
+        try:
+            self._index = CaseIndex(path)
+            current = self._index.meta("closed_cleanly") == "yes" and self._index.count() == len(self._ids)
+        except sqlite3.DatabaseError:
+            for stale in self.data_dir.glob(INDEX + "*"):
+                stale.unlink()
+            self._index, current = CaseIndex(path), False
+        if not current:
+            self._index.rebuild((int(doc_id), index_entry(doc)) for doc_id, doc in self._tables[CASES].items())
+        self._index.set_meta("closed_cleanly", "no")
 
     def close(self) -> None:
         with self._lock:
+            if self._index is not None:
+                self._index.set_meta("closed_cleanly", "yes")
+                self._index.close()
             self._journal.close()
             self._audit.close()
             self._lock_file.close()
 
-    # -- low-level writes (callers hold self._lock) -----------------------------------------------
+    # -- writes (callers hold self._lock) -------------------------------------------------------------
 
-    def _put(self, table: str, doc_id: int, doc: dict) -> None:
-        """Store one document in memory and in the journal.
-
-        TinyDB's Table.insert/update rebuild the whole table dict on every call (147 ms per write with
-        100,000 records, benchmarks/tinydb_storage.py); setting the one key keeps a write O(1). TinyDB
-        reads the same dict, so its queries see the change at once (its query cache is off).
-        """
+    def _commit(self, table: str, doc_id: int, doc: dict, at: str, event: str, case_id: str | None,
+                details: dict) -> None:
+        """The one way a change reaches the disk: its journal line (the commit point), then its audit
+        line, both fsynced. If either cannot be written, both are cut back and memory is unchanged."""
+        line = json.dumps({"table": table, "doc_id": doc_id, "doc": doc}, ensure_ascii=False).encode() + b"\n"
+        journal_end = self._journal.seek(0, os.SEEK_END)
+        try:
+            _append(self._journal, line)
+            try:
+                self._write_audit(at, event, case_id, details)
+            except BaseException:
+                _cut(self._journal, journal_end)
+                raise
+        except OSError as error:
+            if error.errno in NO_SPACE:
+                raise StoreFull(error.errno, "disk full: nothing was stored") from error
+            raise
+        # TinyDB's Table.insert/update rebuild the whole table dict on every call (147 ms per write with
+        # 100,000 records, benchmarks/tinydb_storage.py); setting the one key keeps a write O(1). TinyDB
+        # reads the same dict, so its queries see the change at once (its query cache is off).
         self._tables[table][str(doc_id)] = doc
-        self._log_change(table, doc_id, doc)
+        if table == CASES and self._index is not None:
+            self._index.put(doc_id, index_entry(doc))
+        if self._compaction_due:
+            self._try_compact()
 
-    def _log_change(self, table: str, doc_id: int, doc) -> None:
-        line = json.dumps({"table": table, "doc_id": doc_id, "doc": doc}, ensure_ascii=False)
-        self._journal.write(line.encode() + b"\n")
-        self._journal.flush()
-        os.fsync(self._journal.fileno())
+    def _write_audit(self, at: str, event: str, case_id: str | None, details: dict) -> None:
+        line = audit_line(self._audit_prev, self._audit_seq + 1, at, event, case_id, details)
+        _append(self._audit, line + b"\n")
+        self._audit_seq += 1
+        self._audit_head = line
+        self._audit_prev = sha256_hex(line)
+
+    def audit_head(self) -> tuple[int, bytes]:
+        """The number and bytes of the newest audit line (0, b"" for an empty log): what an anchor stamps."""
+        with self._lock:
+            return self._audit_seq, self._audit_head
+
+    def add_anchor(self, entry: dict) -> None:
+        """Keep one anchor of the audit chain (server/trust/anchors.py) in anchors.jsonl, on disk."""
+        with self._lock, open(self.data_dir / ANCHORS, "ab", buffering=0) as anchors:
+            _append(anchors, canonical_json(entry) + b"\n")
 
     def audit(self, event: str, case_id: str | None = None, **details) -> str:
         """Append one event to audit.log (never personal content: ids, hashes, dates). Returns its time."""
         with self._lock:
             at = iso_utc(utc_now())
-            line = audit_line(self._audit_prev, self._audit_seq + 1, at, event, case_id, details)
-            self._audit.write(line + b"\n")
-            self._audit.flush()
-            os.fsync(self._audit.fileno())
-            self._audit_seq += 1
-            self._audit_prev = sha256_hex(line)
+            try:
+                self._write_audit(at, event, case_id, details)
+            except OSError as error:
+                if error.errno in NO_SPACE:
+                    raise StoreFull(error.errno, "disk full: nothing was stored") from error
+                raise
             return at
 
     # -- cases ------------------------------------------------------------------------------------
@@ -235,7 +512,7 @@ class Store(CaseFiles):
         with self._lock:
             case_id = self._new_case_id(now)
             self._ids[case_id] = None  # reserved
-        tmp = self.cases_dir / f".tmp-{case_id}"
+        tmp, final = self.cases_dir / f".tmp-{case_id}", self.cases_dir / case_id
         try:
             tmp.mkdir()
             evidence = []
@@ -247,21 +524,23 @@ class Store(CaseFiles):
             raw = canonical_json(canonical)
             _write_new_file(tmp / "capture.json", raw)
             _fsync_dir(tmp)
-            os.rename(tmp, self.cases_dir / case_id)
-            _fsync_dir(self.cases_dir)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
+            _publish(tmp, final)  # from here a crash is completed at start-up (Store._rebuild_case)
+            record = {**canonical, **state, "sha256": sha256_hex(raw), "history": []}
+            details = {"sha256": record["sha256"], "evidence": {e["name"]: e["sha256"] for e in evidence}}
+            record["history"].append({"at": record["captured_at"], "event": "capture.created", **details})
+            with self._lock:
+                doc_id = self._next_case
+                self._commit(CASES, doc_id, record, record["captured_at"], "capture.created", case_id, details)
+                self._next_case += 1
+                self._ids[case_id] = doc_id
+        except BaseException as error:
+            _remove_tree(tmp)
+            _remove_tree(final)
             with self._lock:
                 self._ids.pop(case_id, None)
+            if isinstance(error, OSError) and error.errno in NO_SPACE and not isinstance(error, StoreFull):
+                raise StoreFull(error.errno, "disk full: nothing was stored") from error
             raise
-        record = {**canonical, **state, "sha256": sha256_hex(raw), "history": []}
-        details = {"sha256": record["sha256"], "evidence": {e["name"]: e["sha256"] for e in evidence}}
-        with self._lock:
-            record["history"].append({"at": record["captured_at"], "event": "capture.created", **details})
-            doc_id, self._next_case = self._next_case, self._next_case + 1
-            self._put(CASES, doc_id, record)
-            self._ids[case_id] = doc_id
-            self.audit("capture.created", case_id, **details)
         return copy.deepcopy(record)
 
     def get(self, case_id: str) -> dict | None:
@@ -271,62 +550,54 @@ class Store(CaseFiles):
                 return None
             return copy.deepcopy(dict(self._cases.get(doc_id=doc_id)))
 
-    def update(self, case_id: str, mutate, event: str, **details) -> dict:
-        """Apply `mutate(record)` and record `event` in the case history and the audit log."""
+    def update(self, case_id: str, mutate, event: str, attach=(), **details) -> dict:
+        """Apply `mutate(record)` and record `event` in the case history and the audit log, in one write.
+
+        `attach`: new write-once files, (name, bytes, media type) each, listed in the record's evidence.
+        `mutate` runs first, under the store lock: when it refuses (raises), no file is written.
+        """
         with self._lock:
             record = self.get(case_id)
             if record is None:
                 raise UnknownCase(case_id)
             mutate(record)
-            at = self.audit(event, case_id, **details)
-            record["history"].append({"at": at, "event": event, **details})
-            self._put(CASES, self._ids[case_id], record)
+            folder, written = self.cases_dir / case_id, []
+            try:
+                for name, data, media_type in attach:
+                    if not SAFE_NAME.match(name):
+                        raise ValueError(f"unsafe evidence file name: {name!r}")
+                    _write_new_file(folder / name, data)
+                    written.append(folder / name)
+                    record["evidence"].append(evidence_entry(name, data, media_type))
+                if written:
+                    _fsync_dir(folder)
+                at = iso_utc(utc_now())
+                record["history"].append({"at": at, "event": event, **details})
+                self._commit(CASES, self._ids[case_id], record, at, event, case_id, details)
+            except BaseException as error:
+                for path in written:
+                    _remove(path)
+                if isinstance(error, OSError) and error.errno in NO_SPACE and not isinstance(error, StoreFull):
+                    raise StoreFull(error.errno, "disk full: nothing was stored") from error
+                raise
             return copy.deepcopy(record)
 
     def list(self, kind=None, status=None, platform=None, q=None, limit=50, cursor=None, permalink=None,
              text_sha256=None):
-        """Cases newest first, filtered; returns (records, next_cursor or None).
+        """Cases newest first, filtered, from the case index: (summaries, next_cursor or None). A summary is
+        the record without its history, evidence list, comment HTML and capture context (`get` has them).
 
-        `permalink` and `text_sha256` find earlier captures of the same comment (either matches); an
-        erased case has neither its permalink nor its text any more, so it never matches."""
-        case = Query()
-        conditions = []
-        same = []
-        if permalink:
-            same.append(case.permalink == permalink)
-        if text_sha256:
-            same.append(case.text.test(lambda value: isinstance(value, str)
-                                       and hashlib.sha256(value.encode("utf-8")).hexdigest() == text_sha256))
-        if same:
-            conditions.append(same[0] | same[1] if len(same) == 2 else same[0])
-        if kind:
-            conditions.append(case.kind == kind)
-        if status:
-            conditions.append(case.status == status)
-        if platform:
-            conditions.append(case.platform == platform)
-        if q:
-            needle = q.casefold()
-
-            def contains(value):
-                return isinstance(value, str) and needle in value.casefold()
-
-            conditions.append(case.text.test(contains) | case.author.name.test(contains))
+        `q`: words of the text or the author's name (prefixes; case and accents ignored). `permalink` and
+        `text_sha256` find earlier captures of the same comment (either matches); an erased case has
+        neither its permalink nor its text any more, so it never matches."""
         before = decode_cursor(cursor) if cursor else None
-        with self._lock:
-            if conditions:
-                condition = conditions[0]
-                for extra in conditions[1:]:
-                    condition &= extra
-                docs = self._cases.search(condition)
-            else:
-                docs = self._cases.all()
-            docs.sort(key=lambda doc: doc.doc_id, reverse=True)
-            if before is not None:
-                docs = [doc for doc in docs if doc.doc_id < before]
-            page = [copy.deepcopy(dict(doc)) for doc in docs[:limit]]
-            next_cursor = encode_cursor(docs[limit - 1].doc_id) if len(docs) > limit else None
-        return page, next_cursor
+        summaries, next_before = self._index.page(kind=kind, status=status, platform=platform, q=q, limit=limit,
+                                                  before=before, permalink=permalink, text_sha256=text_sha256)
+        return summaries, encode_cursor(next_before) if next_before is not None else None
+
+    def with_deadlines(self, since: str, until: str | None = None):
+        """Summaries of the cases with an open deadline due from `since` (before `until`), soonest first."""
+        return self._index.with_deadlines(since, until)
 
     def count(self) -> int:
         with self._lock:
@@ -341,44 +612,53 @@ class Store(CaseFiles):
         return self.evidence_path(case_id, name).read_bytes()
 
     def add_evidence(self, case_id: str, name: str, data: bytes, media_type: str) -> dict:
-        """A further write-once file in the case folder (a consent reply, a removal proof...)."""
-        if not SAFE_NAME.match(name):
-            raise ValueError(f"unsafe evidence file name: {name!r}")
-        entry = {"name": name, "media_type": media_type, "size": len(data), "sha256": sha256_hex(data)}
-        with self._lock:
-            if self.get(case_id) is None:
-                raise UnknownCase(case_id)
-            folder = self.cases_dir / case_id
-            _write_new_file(folder / name, data)
-            _fsync_dir(folder)
-            self.update(case_id, lambda record: record["evidence"].append(entry), "evidence.added",
-                        name=name, sha256=entry["sha256"])
+        """A further write-once file in the case folder (a timestamp, a witness report...)."""
+        entry = evidence_entry(name, data, media_type)
+        self.update(case_id, lambda record: None, "evidence.added", attach=[(name, data, media_type)],
+                    name=name, sha256=entry["sha256"])
         return entry
 
-    def erase(self, case_id: str, names, mutate, event: str, **details) -> dict:
+    def erase(self, case_id: str, mutate, event: str, **details) -> dict:
         """Delete evidence files and personal fields for good, leaving no copy in the data directory.
 
-        `mutate` blanks the record's fields; the snapshot is rewritten and the journal emptied so that
-        no earlier version of the record survives on disk.
+        `mutate` blanks the record's fields and returns {file name: sha256} of the files to delete; it runs
+        under the store lock, so a file added a moment earlier (a consent reply) is among them. The record
+        change commits first (a crash after it is finished at start-up, Store._tidy_case_folder); then the
+        files go, and the snapshot is rewritten and the journal emptied so that no earlier version of the
+        record survives on disk.
         """
+        erased = {}
+
+        def blank(record):
+            erased.update(mutate(record))
+
         with self._lock:
-            if self.get(case_id) is None:
-                raise UnknownCase(case_id)
+            record = self.update(case_id, blank, event, erased=erased, **details)
             folder = self.cases_dir / case_id
-            for name in names:
-                (folder / name).unlink(missing_ok=True)
+            for name in erased:
+                _remove(folder / name)
             _fsync_dir(folder)
-            record = self.update(case_id, mutate, event, **details)
-            self.compact()
+            self._try_compact()
+            self._index.purge()
             return record
 
     def compact(self) -> None:
         """Fold the journal into the snapshot (start-up does this too)."""
         with self._lock:
             self._write_snapshot()
-            self._journal.truncate(0)
-            self._journal.seek(0)
-            os.fsync(self._journal.fileno())
+            _cut(self._journal, 0)
+            self._compaction_due = False
+
+    def _try_compact(self) -> None:
+        """Compact now, or, on a full disk, at the next write (start-up compacts in any case)."""
+        try:
+            self.compact()
+        except OSError as error:
+            if error.errno not in NO_SPACE:
+                raise
+            self._compaction_due = True
+            log.warning("disk full: the journal could not be folded into the snapshot (after an erasure it "
+                        "still holds the erased record); retried at the next write and at start-up")
 
     # -- settings ---------------------------------------------------------------------------------
 
@@ -391,8 +671,20 @@ class Store(CaseFiles):
         with self._lock:
             doc = self._settings.get(Query().key == key)
             doc_id = doc.doc_id if doc else max(map(int, self._tables[SETTINGS]), default=0) + 1
-            self._put(SETTINGS, doc_id, {"key": key, "value": copy.deepcopy(value)})
-            self.audit("setting.changed", None, key=key)
+            at = iso_utc(utc_now())
+            self._commit(SETTINGS, doc_id, {"key": key, "value": copy.deepcopy(value), "changed_at": at}, at,
+                         "setting.changed", None, {"key": key})
+
+
+def index_entry(record: dict) -> dict:
+    """What the case index keeps of a record: its summary, the words to search, its open deadlines."""
+    text = record.get("text")
+    return {"id": record["id"], "kind": record["kind"], "status": record["status"],
+            "platform": record.get("platform"), "text": text, "author": (record.get("author") or {}).get("name"),
+            "permalink": record.get("permalink"),
+            "text_sha256": hashlib.sha256(text.encode("utf-8")).hexdigest() if isinstance(text, str) else None,
+            "dues": [d["due"] for d in record.get("deadlines") or [] if d.get("status") == "open"],
+            "summary": {key: value for key, value in record.items() if key not in SUMMARY_LEAVES_OUT}}
 
 
 def encode_cursor(doc_id: int) -> str:
@@ -421,24 +713,6 @@ def _evidence_path(cases_dir: Path, record: dict | None, case_id: str, name: str
     return cases_dir / case_id / name
 
 
-def read_tables(data_dir) -> tuple[dict, dict | None, bool]:
-    """The tables as the store sees them, without opening (or locking) the directory: the snapshot with
-    the journal's complete lines replayed on top (a line without its newline is a write in progress);
-    also the last journal change and whether the snapshot exists."""
-    data_dir = Path(data_dir)
-    snapshot = data_dir / "testimone.json"
-    exists = snapshot.exists()
-    tables = json.loads(snapshot.read_bytes()) if exists else {}
-    lines, _ = _read_lines(data_dir / "journal.jsonl")
-    last = None
-    for line in lines:
-        last = json.loads(line)
-        tables.setdefault(last["table"], {})[str(last["doc_id"])] = last["doc"]
-    for name in (CASES, SETTINGS):
-        tables.setdefault(name, {})
-    return tables, last, exists
-
-
 class StoreView(CaseFiles):
     """A read-only view of a data directory, as it was when the view was made. It takes no lock, so it
     works beside the running server that holds the directory (`testimone export`, `testimone verify`)."""
@@ -446,7 +720,7 @@ class StoreView(CaseFiles):
     def __init__(self, data_dir):
         self.data_dir = Path(data_dir)
         self.cases_dir = self.data_dir / CASES
-        tables, _, _ = read_tables(self.data_dir)
+        tables, _, _ = read_tables(self.data_dir)  # StoreDamaged names the file when it cannot
         self._cases = {doc["id"]: doc for doc in tables[CASES].values()}
         self._settings = {doc["key"]: doc["value"] for doc in tables[SETTINGS].values()}
 

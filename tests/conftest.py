@@ -1,7 +1,13 @@
 import base64
+import errno
 import hashlib
 import io
+import json
+import subprocess
+import sys
+import textwrap
 import threading
+import urllib.request
 from datetime import date
 
 import pytest
@@ -117,12 +123,17 @@ def tree_digest(folder) -> dict:
 
 def run_until_closed(server) -> None:
     """Thread target for a waitress server. Closing its socket while the loop polls it makes the poll
-    fail with EBADF: expected once the server is closed, a real error before."""
-    try:
-        server.run()
-    except OSError:
-        if server.socket.fileno() != -1:
-            raise
+    fail with EBADF: expected once the server is closed. Before, EBADF means a connection that a worker
+    thread closed between the loop's listing and its poll (several clients at once): poll again."""
+    while True:
+        try:
+            server.run()
+            return
+        except OSError as error:
+            if server.socket.fileno() == -1:
+                return
+            if error.errno != errno.EBADF:
+                raise
 
 
 class LiveServer:
@@ -149,3 +160,30 @@ def live_server(tmp_path):
     server.close()
     thread.join(timeout=5)
     app.extensions["testimone.store"].close()
+
+
+SERVER_PROCESS = textwrap.dedent("""
+    import sys, waitress
+    from server import create_app
+    target = {}
+    server = waitress.create_server(lambda e, r: target["app"](e, r), host="127.0.0.1", port=0, threads=4)
+    target["app"] = create_app({"DATA_DIR": sys.argv[1], "TOKEN": "%s", "PORT": server.effective_port})
+    print(server.effective_port, flush=True)
+    server.run()
+""" % TOKEN)
+
+
+def start_server_process(data_dir, env=None) -> tuple[subprocess.Popen, str]:
+    """The app on a free loopback port in its own process (to be killed): the process and its URL."""
+    child = subprocess.Popen([sys.executable, "-c", SERVER_PROCESS, str(data_dir)], stdout=subprocess.PIPE,
+                             text=True, env=env)
+    return child, f"http://127.0.0.1:{child.stdout.readline().strip()}"
+
+
+def post_json(url, body, token=TOKEN):
+    """POST /api/captures; raises HTTPError for an error answer, OSError when the server is gone."""
+    request = urllib.request.Request(url + "/api/captures", data=json.dumps(body).encode(), method="POST",
+                                     headers={"Content-Type": "application/json",
+                                              "Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return response.status, json.loads(response.read())

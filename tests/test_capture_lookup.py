@@ -107,3 +107,13 @@ def test_case_page_shows_the_notes_typed_in_the_dialog_and_the_truncation(client
     assert page.status_code == 200, html[:500]
     assert "Mai stato nostro cliente." in html
     assert 'data-field="truncated"' in html
+
+
+@pytest.mark.parametrize("url, platform", [
+    ("https://www.instagram.com/p/DQinvent0Ab/", "instagram"),
+    ("https://www.google.it/maps/place/Demo/@1,2,15z", "google"),
+    ("https://www.google.com/search?q=demo", "other"),
+])
+def test_platform_inferred_from_the_page(client, url, platform):
+    case_id = post(client, page_url=url, platform=None)
+    assert client.get(f"/api/captures/{case_id}").json["platform"] == platform

@@ -5,6 +5,7 @@ import json
 import pytest
 
 from conftest import b64, make_capture, png_bytes, tree_digest
+from server.store import Store
 
 
 pytestmark = pytest.mark.usefixtures("pinned_today")
@@ -338,3 +339,44 @@ def test_withdrawal_drops_the_cached_pdfs(client):
     assert case_id not in {owner for owner, _ in documents._cache.values()}
     assert "Cena splendida" not in pdf_text(f"/api/captures/{case_id}/document.pdf")
     assert "Ottavio" not in pdf_text(f"/api/captures/{case_id}/takedown.pdf")
+
+
+def test_withdrawal_erases_every_copy_and_keeps_only_the_proof(client, store):
+    """Issue 10.8: page_url stayed in the record, the journal and the dashboard; the consent request PDF
+    was still served (and bundled); witness files kept the permalink."""
+    import io
+    import zipfile
+
+    case_id = create(client)
+    assert client.post(f"/api/captures/{case_id}/consent", json=PARTIAL).status_code == 201
+    capture = make_capture("testimonial")
+    store.add_evidence(case_id, "witness-1.json", json.dumps({"url": capture["permalink"]}).encode(),
+                       "application/json")
+    assert client.get(f"/api/captures/{case_id}/consent-request.pdf").status_code == 200
+    withdrawn = client.post(f"/api/captures/{case_id}/revocation",
+                            json={"received_at": "2026-11-23", "received_via": "email"})
+    assert withdrawn.status_code == 200 and "witness-1.json" in withdrawn.json["erased"]
+
+    record = client.get(f"/api/captures/{case_id}").json
+    assert record["page_url"] is None and record["rating"] is None and record["context"] is None
+    assert record["consent"]["withdrawal"] == {"received_at": "2026-11-23", "received_via": "email",
+                                               "recorded_at": record["erasure"]["at"]}
+    assert record["consent"]["purposes"]["website"] == "withdrawn"
+
+    refused = client.get(f"/api/captures/{case_id}/consent-request.pdf")
+    assert refused.status_code == 409 and "withdrawn" in refused.json["error"]["message"]
+    assert client.get(f"/api/captures/{case_id}/document.pdf").status_code == 200  # the takedown checklist
+    bundle = zipfile.ZipFile(io.BytesIO(client.get(f"/api/captures/{case_id}/bundle.zip").data))
+    assert not [name for name in bundle.namelist() if "consent-request" in name]
+    bundled = b"".join(bundle.read(name) for name in bundle.namelist())
+    page = client.get(f"/cases/{case_id}")
+    assert page.status_code == 200 and case_id.encode() in page.data
+    page = page.data
+
+    store.close()
+    Store(store.data_dir).close()  # a restart: the journal is folded into the snapshot as well
+    everything = every_file_bytes(store.data_dir)
+    secrets = [s.encode() for s in (capture["page_url"], capture["permalink"], "facebook.com/ottavio",
+                                    "trattoria.demo/posts", "Ottavio", "Cena splendida")] + [CONSENT_REPLY]
+    for secret in secrets:
+        assert secret not in everything and secret not in bundled and secret not in page, secret

@@ -16,6 +16,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from conftest import TOKEN, make_capture
 from server import create_app
 from server.trust.clock import clock_report
+from server.services.verify import verify
 from server.trust.timestamps import TimestampError, request_timestamp
 
 
@@ -378,3 +379,66 @@ def _answers(url) -> bool:
             return answer.status == 200
     except OSError:
         return False
+
+
+def test_background_work_queued_before_a_stop_is_done_after_the_restart(tmp_path, local_tsa):
+    """Issue 10.7: the queue lived in memory only; after restarts most captures never got their clock or
+    witness record."""
+    app = evidence_app(tmp_path, local_tsa.url, BACKGROUND=False)  # a server stopped before its worker ran
+    case_ids = [post_capture(app) for _ in range(3)]
+    store = app.extensions["testimone.store"]
+    assert all(store.get(case_id)["background"] == "queued" for case_id in case_ids)
+    close(app)
+    app = evidence_app(tmp_path, local_tsa.url)
+    store = app.extensions["testimone.store"]
+    assert wait_for(lambda: all("background" not in store.get(case_id) for case_id in case_ids))
+    for case_id in case_ids:
+        record = store.get(case_id)
+        assert "clock" in record and record["timestamp"]["status"] == "stamped"
+        assert [e["event"] for e in record["history"]][-1] == "background.done"
+    close(app)
+    assert verify(tmp_path / "data")["ok"]
+
+
+def test_audit_chain_anchors_catch_a_dropped_tail_and_name_unanchored_lines(tmp_path, local_tsa):
+    """Issue 10.6: dropping the newest audit lines, or appending forged ones, went unnoticed."""
+    from server.trust.anchors import anchor_now, read_anchors
+
+    app = evidence_app(tmp_path, local_tsa.url, ANCHOR_SECONDS=3600)
+    case_id = post_capture(app)
+    store = app.extensions["testimone.store"]
+    assert wait_for(lambda: "background" not in store.get(case_id))  # the worker is done with it
+    anchored = anchor_now(store, local_tsa.url)
+    assert anchored["seq"] == store.audit_head()[0] and anchor_now(store, local_tsa.url) is None
+    report = verify(store.data_dir)
+    assert report["ok"] and report["notes"] == [], report
+
+    store.audit("document.downloaded", case_id, document="incident_report")  # after the anchor
+    report = verify(store.data_dir)
+    assert report["ok"] and report["notes"][0].startswith(f"audit.log line {anchored['seq'] + 1}: not yet anchored")
+
+    # An export anchors the head again.
+    client = app.test_client()
+    answer = client.get(f"/api/captures/{case_id}/bundle.zip", base_url="http://127.0.0.1:8765",
+                        headers={"Authorization": f"Bearer {TOKEN}"})
+    assert answer.status_code == 200
+    assert read_anchors(store.data_dir)[-1]["seq"] > anchored["seq"]
+    close(app)
+
+    path = tmp_path / "data" / "audit.log"
+    lines = path.read_bytes().splitlines(keepends=True)
+    path.write_bytes(b"".join(lines[:-1]))  # drop the newest (anchored) line: the chain itself still holds
+    problems = verify(tmp_path / "data")["problems"]
+    assert any("lines removed from the end of the log" in p for p in problems), problems
+
+
+def test_the_worker_anchors_the_audit_chain_at_intervals(tmp_path, local_tsa):
+    from server.trust.anchors import read_anchors
+
+    app = evidence_app(tmp_path, local_tsa.url, ANCHOR_SECONDS=0.2)
+    case_id = post_capture(app)
+    store = app.extensions["testimone.store"]
+    assert wait_for(lambda: "background" not in store.get(case_id) and read_anchors(store.data_dir)
+                    and read_anchors(store.data_dir)[-1]["seq"] == store.audit_head()[0])
+    close(app)
+    assert verify(tmp_path / "data")["notes"] == []

@@ -8,6 +8,7 @@ from click.testing import CliRunner
 from conftest import TOKEN, make_capture, tree_digest
 from server.cli import main
 from server.services.verify import verify
+from server.store import Store
 
 
 def capture(client, **overrides) -> str:
@@ -92,9 +93,11 @@ def test_audit_log_cut_mid_line_is_named(store, cases):
 
 
 def test_erased_files_are_not_failures(store, cases):
-    names = ["screenshot.png", "page.mhtml", "comment.html", "capture.json"]
-    store.erase(cases[1], names, lambda record: record.update(text=None), "consent.withdrawn.erased",
-                erased=names)
+    def blank(record):
+        record.update(text=None)
+        return {name: "" for name in ["screenshot.png", "page.mhtml", "comment.html", "capture.json"]}
+
+    store.erase(cases[1], blank, "consent.withdrawn.erased")
     assert verify(store.data_dir)["ok"]
     (store.data_dir / "cases" / cases[0] / "comment.html").unlink()  # not erased: a loss
     assert verify(store.data_dir)["problems"] == [f"cases/{cases[0]}/comment.html: missing"]
@@ -144,3 +147,54 @@ def test_cli_verify_without_data(tmp_path, monkeypatch):
     monkeypatch.setenv("TESTIMONE_DATA_DIR", str(tmp_path / "nothing"))
     result = CliRunner().invoke(main, ["verify"])
     assert result.exit_code == 1 and "No Testimone data" in result.output
+
+
+def edit_record(data_dir, case_id, edit):
+    """Change a record in the database behind the server's back (the server is not running)."""
+    snapshot = data_dir / "testimone.json"
+    tables = json.loads(snapshot.read_bytes())
+    for doc in tables["cases"].values():
+        if doc["id"] == case_id:
+            edit(doc)
+    snapshot.write_text(json.dumps(tables))
+
+
+@pytest.mark.parametrize("field, edit", [
+    ("text", lambda doc: doc.update(text="Testo cambiato a mano")),
+    ("author.name", lambda doc: doc["author"].update(name="Qualcun Altro")),
+    ("posted_at", lambda doc: doc.update(posted_at="2026-11-01T10:00:00+01:00")),
+    ("offence.category", lambda doc: doc["offence"].update(category="threat")),
+])
+def test_a_record_edited_behind_the_servers_back_is_named(app, store, cases, field, edit):
+    """Issue 10.2: the PDF printed an edited text next to the original record hash, and verify said OK."""
+    store.close()
+    Store(store.data_dir).close()  # fold the journal into the snapshot
+    edit_record(store.data_dir, cases[0], edit)
+    report = verify(store.data_dir)
+    assert report["problems"] == [f"cases/{cases[0]}: field {field} of the record differs from capture.json "
+                                  "(record edited)"]
+
+
+def test_a_withdrawal_verifies_but_a_capture_json_deleted_without_one_does_not(client, store, cases):
+    """Issue 10.5: every withdrawal made verify fail (`capture.json: missing`)."""
+    withdrawn = client.post(f"/api/captures/{cases[1]}/revocation",
+                            json={"received_at": "2026-11-23", "received_via": "email"})
+    assert withdrawn.status_code == 200, withdrawn.json
+    assert verify(store.data_dir)["ok"], verify(store.data_dir)["problems"]
+    (store.data_dir / "cases" / cases[0] / "capture.json").unlink()
+    assert verify(store.data_dir)["problems"] == [f"cases/{cases[0]}/capture.json: missing"]
+
+
+def test_an_erasure_written_into_the_record_only_does_not_excuse_a_deleted_file(store, cases):
+    store.close()
+    Store(store.data_dir).close()
+    edit_record(store.data_dir, cases[0], lambda doc: doc["history"].append(
+        {"at": "2026-11-23T10:00:00.000Z", "event": "capture.created", "erased": ["screenshot.png"]}))
+    (store.data_dir / "cases" / cases[0] / "screenshot.png").unlink()
+    assert f"cases/{cases[0]}/screenshot.png: missing" in verify(store.data_dir)["problems"]
+
+
+def test_a_damaged_database_is_a_problem_not_a_traceback(store, cases):
+    (store.data_dir / "testimone.json").write_bytes(b'{"cases": {"1": ')
+    report = verify(store.data_dir)
+    assert not report["ok"] and "testimone.json: is not valid JSON" in report["problems"][0]

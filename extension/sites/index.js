@@ -4,10 +4,11 @@
 import * as facebook from './facebook.js';
 import * as generic from './generic.js';
 import * as google from './google.js';
+import * as instagram from './instagram.js';
 import * as tripadvisor from './tripadvisor.js';
 import { expandAll } from './util.js';
 
-export const sites = [facebook, tripadvisor, google, generic];
+export const sites = [facebook, tripadvisor, google, instagram, generic];
 
 export function siteForUrl(url) {
   let host;

@@ -11,7 +11,9 @@ from werkzeug.exceptions import HTTPException
 
 from ..domain.errors import DomainError, Invalid, NotAllowed, NotFound
 from ..errors import ApiError
+from ..render.pool import RenderBusy
 from ..security import check_token
+from ..store import StoreFull
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -56,6 +58,12 @@ def domain_error(error: DomainError):
     return api_error(ApiError(STATUS[type(error)], error.code, error.message, error.field))
 
 
+@bp.app_errorhandler(RenderBusy)
+def render_busy(error: RenderBusy):
+    body = ApiError(503, "busy", f"Too many documents are being made right now: try again in {error.retry_after} s.")
+    return jsonify(body.to_dict()), 503, {"Retry-After": str(error.retry_after)}
+
+
 @bp.app_errorhandler(HTTPException)
 def http_error(error: HTTPException):
     if not request.path.startswith("/api/"):
@@ -65,6 +73,17 @@ def http_error(error: HTTPException):
     body = ApiError(error.code, codes.get(error.code, "http_error"),
                     message.get(error.code, error.description), "body" if error.code == 413 else None)
     return jsonify(body.to_dict()), error.code
+
+
+@bp.app_errorhandler(StoreFull)
+def disk_full(error: StoreFull):
+    current_app.logger.error("disk full on %s %s: the write was undone", request.method, request.path)
+    body = ApiError(507, "insufficient_storage", "The disk of this computer is full: nothing was stored. Free "
+                                                 "some space, then send it again. / Il disco di questo computer è "
+                                                 "pieno: non è stato salvato nulla. Libera spazio e riprova.")
+    if not request.path.startswith("/api/"):
+        return body.message, 507, {"Content-Type": "text/plain; charset=utf-8"}
+    return jsonify(body.to_dict()), 507
 
 
 @bp.app_errorhandler(Exception)

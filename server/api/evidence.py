@@ -49,6 +49,7 @@ VERIFY_REPORT = {
                     "properties": {name: {"type": "integer", "minimum": 0}
                                    for name in ("cases", "files", "audit_lines")}},
         "problems": {"type": "array", "items": TEXT},
+        "notes": {"type": "array", "items": TEXT, "description": "Not failures: audit lines after the last anchor"},
         "cases": {"type": "object", "additionalProperties": {"type": "array", "items": TEXT}},
     },
 }
@@ -60,7 +61,7 @@ OPENAPI_PATHS = {
         "parameters": [CASE_ID],
         "responses": {"200": {"description": "The bundle (zip)",
                               "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}}},
-                      **error_responses(401, 403, 404)}}},
+                      **error_responses(401, 403, 404, 503)}}},
     "/api/verify": {"get": {
         "summary": "Recompute every stored hash, walk the audit chain, check timestamps",
         "parameters": [{"name": "case", "in": "query", "required": False, "schema": {"type": "string"},

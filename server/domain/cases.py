@@ -14,7 +14,14 @@ from .vocabulary import PURPOSES, SIGNALS
 CLOSED = {"consent_withdrawn", "taken_down"}
 
 # Evidence that holds the author's words or likeness; a withdrawal deletes all of it.
-PERSONAL_FILE_PREFIXES = ("screenshot.", "page.", "comment.", "capture.json", "consent-")
+PERSONAL_FILE_PREFIXES = ("screenshot.", "page.", "comment.", "capture.json", "consent-", "witness-")
+# What a record keeps after a withdrawal (docs/security.md, "Erasure after a withdrawal"): enough to prove
+# that consent was asked, given and withdrawn, and that the withdrawal was honoured; nothing that names or
+# quotes the author, no URL, no image. Every other field is blanked.
+KEPT_AFTER_WITHDRAWAL = ("id", "kind", "platform", "language", "captured_at", "posted_at", "sha256", "testimonial",
+                         "status", "consent", "placements", "evidence", "history", "erasure", "timestamp",
+                         "background", "rebuilt", "witness")
+WITNESS_KEPT = ("at", "reason", "outcome", "file", "sha256")
 
 
 def require_kind(record: dict, kind: str) -> None:
@@ -125,8 +132,9 @@ def personal_files(record: dict) -> dict:
 def withdraw(record: dict, body: dict, now: str) -> dict:
     """The author withdrew consent: blank every personal field, keep the proof that it was honoured.
 
-    Kept: id, dates, the consent log (choices and dates, no words of the author), the placements, and the
-    hashes of what was erased. The caller deletes the files named by personal_files() in the same step.
+    Kept: KEPT_AFTER_WITHDRAWAL: ids, dates, the consent log (choices, channels and dates, no words of the
+    author), the placements, and the hashes of what was erased. The caller deletes the files named by
+    personal_files() in the same step.
     """
     _open_for_consent(record)
     erased = personal_files(record)
@@ -135,9 +143,11 @@ def withdraw(record: dict, body: dict, now: str) -> dict:
     state["withdrawal"] = {"received_at": body["received_at"], "received_via": body["received_via"],
                            "recorded_at": now}
     record["consent"] = state
+    for field in record:
+        if field not in KEPT_AFTER_WITHDRAWAL:
+            record[field] = None
     record["author"] = {"name": None, "profile_url": None}
-    for field in ("text", "title", "permalink", "post", "visit_date_text", "posted_at_text", "owner_response"):
-        record[field] = None
+    record["witness"] = [{k: w.get(k) for k in WITNESS_KEPT} for w in record.get("witness") or []]
     record["evidence"] = [e for e in record["evidence"] if e["name"] not in erased]
     for answer in state["answers"]:
         if answer["evidence"] and answer["evidence"]["name"] in erased:

@@ -13,12 +13,13 @@ LANGUAGES = ("it", "en")
 
 KINDS = ["testimonial", "offence"]
 
-PLATFORMS = ["facebook", "tripadvisor", "google", "other"]
+PLATFORMS = ["facebook", "tripadvisor", "google", "instagram", "other"]
 # Which host names belong to a platform (the rest is "other"); the extension's extractors claim a subset.
 PLATFORM_HOSTS = {
     "facebook": r"(^|\.)(facebook\.com|fb\.com)$",
     "tripadvisor": r"(^|\.)tripadvisor\.(com?\.)?[a-z]{2,3}$",
     "google": r"^(www\.|maps\.)?google\.(com?\.)?[a-z]{2,3}$",
+    "instagram": r"(^|\.)instagram\.com$",
 }
 PLATFORM_PATHS = {"google": "/maps"}  # on a shared host, only these pages are the platform's
 

@@ -73,7 +73,10 @@ def by_path(path: str) -> DocumentType | None:
 
 
 def main_for(record: dict) -> DocumentType:
-    return next(d for d in TYPES.values() if d.main and record["kind"] in d.kinds)
+    """The case's main document: the first one marked main that applies to it (a withdrawn testimonial's
+    is its takedown checklist), else the first for its kind (which then says why it does not apply)."""
+    mains = [d for d in TYPES.values() if d.main and record["kind"] in d.kinds]
+    return next((d for d in mains if d.when(record)), mains[0])
 
 
 def for_case(record: dict) -> list[DocumentType]:
@@ -240,7 +243,11 @@ register(DocumentType(
     "consent_request", kinds=("testimonial",), path="consent-request.pdf", file_stem="consent-request",
     label={"it": "Richiesta di consenso (PDF)", "en": "Consent request (PDF)"},
     summary="Consent request for the author of a testimonial", main=True, in_bundle=True,
-    superseded_by="takedown", context=_consent_request, samples=lambda: [("consent_request", samples.testimonial())]))
+    superseded_by="takedown", context=_consent_request, when=lambda record: _withdrawal(record) is None,
+    refusal="Consent was withdrawn: the consent request printed the erased content and is no longer available. "
+            "The takedown checklist (takedown.pdf) replaces it. / Consenso revocato: la richiesta di consenso "
+            "conteneva i dati cancellati e non è più disponibile; la sostituisce la lista di rimozione.",
+    samples=lambda: [("consent_request", samples.testimonial())]))
 register(DocumentType(
     "incident_report", kinds=("offence",), path="incident-report.pdf", file_stem="incident-report",
     label={"it": "Relazione sull'episodio (PDF)", "en": "Incident report (PDF)"},
@@ -252,7 +259,7 @@ register(DocumentType(
     summary="Formal removal demand (diffida), offence cases only", options=("deadline_days",),
     context=_removal_demand, samples=lambda: [("removal_demand", samples.offence())]))
 register(DocumentType(
-    "takedown", kinds=("testimonial",), path="takedown.pdf", file_stem="takedown",
+    "takedown", kinds=("testimonial",), path="takedown.pdf", file_stem="takedown", main=True,
     label={"it": "Conferma di rimozione (PDF)", "en": "Takedown confirmation (PDF)"},
     summary="Takedown checklist, or the confirmation for the author once every placement is removed",
     when=lambda record: _withdrawal(record) is not None,

@@ -10,6 +10,7 @@ import queue
 import threading
 import time
 
+from ..trust import anchors
 from ..trust.clock import clock_report, measure_ntp
 from ..trust.timestamps import (CHAIN, DEFAULT_TSA_URL, MANIFEST, TSQ, TSR, TimestampError, request_timestamp,
                                 split_credentials)
@@ -84,6 +85,12 @@ def record_clock(store, case_id: str, ntp_server: str | None) -> None:
                  ntp_offset_seconds=(report["ntp"] or {}).get("offset_seconds"))
 
 
+def queued_cases(store) -> list[str]:
+    """Cases whose background work was queued and never finished, oldest first."""
+    records, _ = store.list(limit=10**9)
+    return [r["id"] for r in reversed(records) if r.get("background") == "queued"]
+
+
 # -- background worker ------------------------------------------------------------------------------
 
 class EvidenceWorker:
@@ -113,13 +120,18 @@ class EvidenceWorker:
         retry = float(self.config.get("TSA_RETRY_SECONDS", 300))
         if self.config.get("TSA_URL"):
             self.pending.update(pending_cases(self.store))  # also cases the server never got round to
-        next_retry = time.monotonic()
+        for case_id in queued_cases(self.store):  # the queue of the last run, cut by a stop or a crash
+            self.queue.put(case_id)
+        next_retry = next_anchor = time.monotonic()
         while True:
             if time.monotonic() >= next_retry:  # also under a steady stream of captures
                 self.retry_pending()
                 next_retry = time.monotonic() + retry
+            if self.config.get("TSA_URL") and time.monotonic() >= next_anchor:
+                self.anchor()
+                next_anchor = time.monotonic() + float(self.config["ANCHOR_SECONDS"])
             try:
-                case_id = self.queue.get(timeout=max(0.0, next_retry - time.monotonic()))
+                case_id = self.queue.get(timeout=max(0.0, min(next_retry, next_anchor) - time.monotonic()))
             except queue.Empty:
                 continue
             try:
@@ -138,6 +150,9 @@ class EvidenceWorker:
         return not failed
 
     def handle(self, case_id: str):
+        record = self.store.get(case_id)
+        if record is None or record.get("background") != "queued" or "erasure" in record:
+            return  # already done (queued at start and again by its capture), or erased: nothing to witness
         if self.config.get("TSA_URL"):
             self._stamp(case_id)
         record_clock(self.store, case_id, self.config.get("NTP_SERVER"))
@@ -145,6 +160,14 @@ class EvidenceWorker:
             from ..trust.witness import witness_case
 
             witness_case(self.store, case_id, self.config, reason="capture")
+        self.store.update(case_id, lambda rec: rec.pop("background", None), "background.done")
+
+    def anchor(self):
+        """Timestamp the audit chain's head (when new events were logged since the last anchor)."""
+        try:
+            anchors.anchor_now(self.store, self.config["TSA_URL"], self.config.get("TSA_CA_FILE"))
+        except TimestampError as error:
+            log.warning("audit chain not anchored this time: %s", error)
 
     def retry_pending(self):
         for case_id in sorted(self.pending):
@@ -163,6 +186,7 @@ def init_app(app, explicit_config: bool = False) -> None:
     app.config.setdefault("WITNESS", network_default)
     app.config.setdefault("NTP_SERVER", "")
     app.config.setdefault("TSA_RETRY_SECONDS", 300)
+    app.config.setdefault("ANCHOR_SECONDS", 3600)
     if isinstance(app.config["WITNESS"], str):  # from the environment: TESTIMONE_WITNESS=0 turns it off
         app.config["WITNESS"] = app.config["WITNESS"].strip().lower() not in ("", "0", "false", "no", "off")
     if not app.config.get("BACKGROUND", True):  # commands that do the work in the foreground

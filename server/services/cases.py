@@ -113,11 +113,21 @@ def author(store, profile_url: str) -> dict:
 
 # -- capture ----------------------------------------------------------------------------------------
 
-def capture(store, body: dict, after_capture=()) -> dict:
-    """Validate a capture and store it durably; then hand it to the background work (`after_capture`)."""
-    fields, files = schemas.capture_from_body(body)
+def initial_state(fields: dict) -> dict:
+    """The fields of a new case that change over its life (also for a case the store rebuilds).
+    `background` stays "queued" until the background worker has done its work on the case (timestamp,
+    clock, witness): kept in the record, the queue survives a restart."""
     kind = kinds.KINDS[fields["kind"]]
-    state = {"status": kind.statuses[0], **kind.start(fields, today())}
+    return {"status": kind.statuses[0], **kind.start(fields, today()), "background": "queued"}
+
+
+def capture(store, body: dict, after_capture=(), **delivery) -> dict:
+    """Validate a capture and store it durably; then hand it to the background work (`after_capture`).
+    `delivery` (the Idempotency-Key's hash) goes into the canonical record, so that a record rebuilt
+    from capture.json still answers a retry with its case."""
+    fields, files = schemas.capture_from_body(body)
+    fields.update(delivery)
+    state = initial_state(fields)
     operator = (store.get_setting("profile") or {}).get("capture_operator")
     if operator:  # named only when the user said who captures (a setting; later the logged-in operator)
         state["captured_by"] = operator
@@ -133,24 +143,17 @@ def _decode_evidence(obj: dict | None, field: str) -> tuple[bytes, str] | None:
     return (decode_file(obj, field), obj["media_type"]) if obj else None
 
 
-def _store_evidence(store, case_id: str, prefix: str, decoded: tuple[bytes, str] | None) -> dict | None:
+def _evidence_file(prefix: str, decoded: tuple[bytes, str] | None) -> tuple[list, dict | None]:
+    """The file to attach to the step's write, and the {name, sha256} the record cites (or none)."""
     if decoded is None:
-        return None
+        return [], None
     data, media_type = decoded
     name = f"{prefix}-{secrets.token_hex(4)}.{EVIDENCE_TYPES[media_type]}"
-    entry = store.add_evidence(case_id, name, data, media_type)
-    return {"name": entry["name"], "sha256": entry["sha256"]}
+    return [(name, data, media_type)], {"name": name, "sha256": sha256_hex(data)}
 
 
 def _now() -> str:
     return iso_utc(utc_now())
-
-
-def _dry_run(store, case_id: str, step) -> dict:
-    """Run a step on a copy first: a refused step must not leave an evidence file behind."""
-    record = load(store, case_id)
-    step(record)
-    return record
 
 
 def record_consent(store, case_id: str, body: dict) -> dict:
@@ -158,10 +161,10 @@ def record_consent(store, case_id: str, body: dict) -> dict:
     check_date(body["received_at"], "received_at", not_future=True)
     decoded = _decode_evidence(body.get("evidence"), "evidence")
     now = _now()
-    _dry_run(store, case_id, lambda record: cases.record_consent(record, body, None, now))
-    evidence = _store_evidence(store, case_id, "consent", decoded)
+    load(store, case_id)  # NotFound first; a refused step writes nothing: store.update checks before it writes
+    attach, evidence = _evidence_file("consent", decoded)
     return store.update(case_id, lambda record: cases.record_consent(record, body, evidence, now),
-                        "consent.answered", decision=body["decision"],
+                        "consent.answered", attach=attach, decision=body["decision"],
                         granted=[p for p in PURPOSES if body["purposes"][p]], photo=body["photo"],
                         received_via=body["received_via"], received_at=body["received_at"],
                         evidence=evidence and evidence["sha256"])
@@ -187,11 +190,11 @@ def remove_placement(store, case_id: str, placement_id: str, body: dict) -> dict
     validate(VALIDATORS["placement_patch"], body)
     check_date(body["removed_at"], "removed_at", not_future=True)
     decoded = _decode_evidence(body.get("evidence"), "evidence")
-    _dry_run(store, case_id, lambda record: cases.remove_placement(record, placement_id, body["removed_at"], None))
-    evidence = _store_evidence(store, case_id, f"removal-{placement_id}", decoded)
+    load(store, case_id)
+    attach, evidence = _evidence_file(f"removal-{placement_id}", decoded)
     return store.update(
         case_id, lambda record: cases.remove_placement(record, placement_id, body["removed_at"], evidence),
-        "placement.removed", placement=placement_id, removed_at=body["removed_at"],
+        "placement.removed", attach=attach, placement=placement_id, removed_at=body["removed_at"],
         evidence=evidence and evidence["sha256"])
 
 
@@ -199,12 +202,10 @@ def withdraw(store, case_id: str, body: dict) -> dict:
     validate(VALIDATORS["revocation"], body)
     check_date(body["received_at"], "received_at", not_future=True)
     now = _now()
-    current = load(store, case_id)
-    files = cases.personal_files(current)
-    cases.withdraw(current, body, now)  # dry run: store.erase deletes the files before it applies the change
-    record = store.erase(case_id, list(files), lambda record: cases.withdraw(record, body, now),
-                         "consent.withdrawn", received_at=body["received_at"],
-                         received_via=body["received_via"], erased=files)
+    load(store, case_id)
+    # What to erase is decided under the store lock: a consent reply stored a moment earlier is erased too.
+    record = store.erase(case_id, lambda record: cases.withdraw(record, body, now)["erasure"]["erased"],
+                         "consent.withdrawn", received_at=body["received_at"], received_via=body["received_via"])
     pdf.forget(case_id)  # the cached PDFs print the erased text
     return {"id": case_id, "status": record["status"], "erased": record["erasure"]["erased"],
             "to_take_down": cases.active_placements(record)}

@@ -1,10 +1,15 @@
 """Evidence: the bundle of a case, verification of the data directory, the second-witness recheck."""
+import logging
+
 from .. import __version__
 from ..render import bundle as bundle_files, document_types
-from ..trust import signing
+from ..trust import anchors, signing
+from ..trust.timestamps import TimestampError
 from ..trust.witness import witness_case
 from . import cases, documents
 from .verify import verify as verify_data_dir
+
+log = logging.getLogger(__name__)
 
 
 def _documents(store, record: dict, tsa_url: str, audit: bool) -> tuple[dict, str | None]:
@@ -28,6 +33,11 @@ def bundle(store, case_id: str, *, tsa_url: str = "", audit: bool = True) -> dic
     record = cases.load(store, case_id)
     signing.ensure_identity(store.data_dir, signing.business_name(store))  # signs manifest.json
     pdfs, note = _documents(store, record, tsa_url, audit)
+    if tsa_url and audit:  # every export anchors the audit chain, its download events included
+        try:
+            anchors.anchor_now(store, tsa_url)
+        except TimestampError as error:
+            log.warning("audit chain not anchored at export: %s", error)
     return bundle_files.build(store, record, pdfs, note, generator=f"Testimone {__version__}")
 
 

@@ -9,30 +9,76 @@ Checks, each failure naming the file or the audit line:
   capture.json (the canonical record as captured) agree with the record and with the disk;
 - audit.log: the hash chain (server.domain.integrity.check_audit_chain), a torn last line, and every event in
   a case's history is present in the log (a truncated log loses the latest ones);
+- every field of capture.json reads the same in the record (the documents print the record);
+- the anchors of the audit chain (server.trust.anchors): lines after the last one are a note;
 - each case's RFC 3161 timestamp, when there is one (server.trust.timestamps.check_case_timestamp).
-Erased files (consent withdrawn) are expected to be missing when the case history says so.
+Erased files (consent withdrawn) are expected to be missing when the audit log's erasure event lists them.
 """
 import json
 from collections import Counter
 from pathlib import Path
 
 from ..domain.integrity import check_audit_chain, sha256_hex
-from ..store import StoreView
+from ..store import StoreDamaged, StoreView
+from ..trust.anchors import check_anchors
 
 
-def erased_names(record: dict) -> set:
-    """Files an erasure deleted on purpose (Store.erase callers pass `erased=[names]`)."""
+def audit_events(lines: list[bytes]) -> dict:
+    """{case id: [audit entries of that case]}, in log order (lines that are not JSON are skipped:
+    check_audit_chain names them)."""
+    events = {}
+    for line in lines:
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(entry, dict):
+            events.setdefault(entry.get("case"), []).append(entry)
+    return events
+
+
+def erased_names(events: list[dict]) -> set:
+    """Files an erasure deleted on purpose, as the hash-chained audit log says ({name: sha256} or a list):
+    a file deleted without such an event is a loss, whatever the record says."""
     names = set()
-    for event in record.get("history", []):
-        if isinstance(event.get("erased"), list):
-            names.update(event["erased"])
+    for event in events:
+        erased = (event.get("details") or {}).get("erased")
+        if isinstance(erased, (list, dict)):
+            names.update(erased)
     return names
 
 
-def check_case(data_dir: Path, record: dict) -> list[str]:
+# Fields of capture.json that a case may change later, each with the record's history of the change.
+CHANGEABLE = {("offence", "known_since")}
+
+
+def check_fields(case_id: str, record: dict, canonical: dict) -> list[str]:
+    """Every field of the hashed capture.json must read the same in the record, which is what the
+    documents and the dashboard print: an edit of the database is caught here."""
+    problems = []
+    for key, value in sorted(canonical.items()):
+        if key == "evidence":
+            continue  # compared file by file below
+        current = record.get(key)
+        if isinstance(value, dict) and isinstance(current, dict):
+            changes = record.get("known_since_changes") or []
+            for sub in sorted(set(value) | set(current)):
+                expected = value.get(sub)
+                actual = current.get(sub)
+                if (key, sub) in CHANGEABLE:
+                    actual = changes[0]["from"] if changes else actual
+                if actual != expected:
+                    problems.append(f"cases/{case_id}: field {key}.{sub} of the record differs from capture.json "
+                                    "(record edited)")
+        elif current != value:
+            problems.append(f"cases/{case_id}: field {key} of the record differs from capture.json (record edited)")
+    return problems
+
+
+def check_case(data_dir: Path, record: dict, events: list[dict]) -> list[str]:
     case_id = record["id"]
     folder = data_dir / "cases" / case_id
-    erased = erased_names(record)
+    erased = erased_names(events)
     problems = []
 
     def hash_of(name: str) -> str | None:
@@ -61,6 +107,8 @@ def check_case(data_dir: Path, record: dict) -> list[str]:
                             f"recorded {entry['sha256']} (file modified)")
 
     if isinstance(canonical, dict):
+        if capture_hash == record.get("sha256"):
+            problems.extend(check_fields(case_id, record, canonical))
         recorded = {entry["name"]: entry["sha256"] for entry in record.get("evidence", [])}
         for entry in canonical.get("evidence", []):
             if entry.get("name") in erased:
@@ -87,33 +135,31 @@ def _audit_lines(data_dir: Path) -> tuple[list[bytes], list[str]]:
     return lines, problems
 
 
-def check_history_in_audit(records: dict, lines: list[bytes]) -> list[str]:
+def check_history_in_audit(records: dict, events: dict) -> list[str]:
     """Every event of every case history must be in the log: a truncated log loses the newest events.
 
     Counted per (case, event): a history entry's time may differ from its log line's by milliseconds.
     """
-    logged = Counter()
-    for line in lines:
-        try:
-            entry = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(entry, dict):
-            logged[(entry.get("case"), entry.get("event"))] += 1
     problems = []
     for case_id, record in sorted(records.items()):
-        expected = Counter((case_id, event.get("event")) for event in record.get("history", []))
-        for (_, event), count in sorted(expected.items()):
-            if logged[(case_id, event)] < count:
-                problems.append(f"audit.log: {count - logged[(case_id, event)]} event(s) {event} of case {case_id} "
+        logged = Counter(entry.get("event") for entry in events.get(case_id, []))
+        expected = Counter(event.get("event") for event in record.get("history", []))
+        for event, count in sorted(expected.items()):
+            if logged[event] < count:
+                problems.append(f"audit.log: {count - logged[event]} event(s) {event} of case {case_id} "
                                 "missing (log truncated or lines removed)")
     return problems
 
 
 def verify(data_dir, case_id: str | None = None) -> dict:
-    """The full report: {"ok", "checked": {...}, "problems": [...], "cases": {id: [problems]}}."""
+    """The full report: {"ok", "checked": {...}, "problems": [...], "notes": [...], "cases": {id: [problems]}}.
+    Notes do not make it fail: the audit lines not yet covered by an anchor."""
     data_dir = Path(data_dir)
-    records = StoreView(data_dir).records()
+    try:
+        records = StoreView(data_dir).records()
+    except StoreDamaged as error:
+        return {"ok": False, "checked": {"cases": 0, "files": 0, "audit_lines": 0}, "problems": [str(error)],
+                "cases": {}}
     if case_id is not None:
         if case_id not in records:
             return {"ok": False, "checked": {"cases": 0, "files": 0, "audit_lines": 0},
@@ -121,21 +167,25 @@ def verify(data_dir, case_id: str | None = None) -> dict:
         selected = {case_id: records[case_id]}
     else:
         selected = records
-    cases = {cid: check_case(data_dir, record) for cid, record in sorted(selected.items())}
     lines, problems = _audit_lines(data_dir)
-    problems = check_audit_chain(lines) + problems + check_history_in_audit(selected, lines)
+    events = audit_events(lines)
+    cases = {cid: check_case(data_dir, record, events.get(cid, [])) for cid, record in sorted(selected.items())}
+    anchor_problems, notes = check_anchors(data_dir, lines)
+    problems = check_audit_chain(lines) + problems + anchor_problems + check_history_in_audit(selected, events)
     all_problems = [p for cid in cases for p in cases[cid]] + problems
     files = sum(len(record.get("evidence", [])) + 1 for record in selected.values())
     return {"ok": not all_problems, "checked": {"cases": len(selected), "files": files, "audit_lines": len(lines)},
-            "problems": all_problems, "cases": cases}
+            "problems": all_problems, "notes": notes, "cases": cases}
 
 
 def format_report(report: dict) -> str:
     checked = report["checked"]
     head = (f"{checked['cases']} cases, {checked['files']} files, {checked['audit_lines']} audit lines checked / "
             f"{checked['cases']} casi, {checked['files']} file, {checked['audit_lines']} righe di audit verificati")
+    notes = [f"  note: {note}" for note in report.get("notes", [])]
     if report["ok"]:
-        return f"{head}\nOK: every hash and the audit chain hold / tutte le impronte e la catena di audit sono integre"
+        return "\n".join([head, "OK: every hash and the audit chain hold / tutte le impronte e la catena di audit "
+                                 "sono integre", *notes])
     lines = [head, f"FAILED / NON INTEGRO: {len(report['problems'])} problems / problemi"]
     lines += [f"  - {problem}" for problem in report["problems"]]
-    return "\n".join(lines)
+    return "\n".join(lines + notes)

@@ -275,3 +275,20 @@ def browser(playwright_instance, fixture_site, testimone, tmp_path):
     chromium.storage({"serverUrl": testimone.url, "token": testimone.token, "language": "it"})
     yield chromium
     chromium.close()
+
+
+# --- a virtual screen, for the real right-click tests -----------------------------------------------
+
+@pytest.fixture
+def display():
+    if not (shutil.which("Xvfb") and shutil.which("xdotool")):
+        pytest.skip("needs Xvfb and xdotool (bash scripts/system-deps.sh --test)")
+    read, write = os.pipe()
+    xvfb = subprocess.Popen(["Xvfb", "-displayfd", str(write), "-screen", "0", "1366x768x24", "-nolisten", "tcp"],
+                            pass_fds=[write], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    os.close(write)
+    with os.fdopen(read) as pipe:
+        number = pipe.readline().strip()
+    yield f":{number}"
+    xvfb.terminate()
+    xvfb.wait(timeout=10)

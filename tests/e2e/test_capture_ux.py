@@ -62,7 +62,8 @@ def test_the_same_comment_twice_says_already_captured_and_capturing_again_is_del
 
 
 def test_no_author_on_the_page_the_user_types_one_marked_as_entered(browser, testimone):
-    page = browser.open(BLOG)
+    page = browser.open(FACEBOOK_POST)  # the tab first shows a page whose server IP is recorded…
+    page.goto(BLOG)  # …then a site the extension has no permission for
     pick(browser, page, "#c-2 p")
     assert "non trovato" in page.locator("dl").inner_text()
     page.fill('input[name="entered_author"]', "Pietro (firma sul blog)")
@@ -70,7 +71,7 @@ def test_no_author_on_the_page_the_user_types_one_marked_as_entered(browser, tes
     record = testimone.get(f"/api/captures/{saved_id(page)}")
     assert record["author"] == {"name": "Pietro (firma sul blog)", "profile_url": None, "entered_by_user": True}
     assert record["text"] == "Troppo caro per quello che offre."
-    assert record["context"]["server_ip"] is None, "no permission for the blog's host: not recorded"
+    assert record["context"]["server_ip"] is None, "not the previous page's IP: not recorded"
 
 
 def test_escape_closes_the_dialog(browser, testimone):
@@ -78,3 +79,21 @@ def test_escape_closes_the_dialog(browser, testimone):
     pick(browser, page, 'div[data-automation="reviewCard"] span.yCeTE >> nth=1')
     page.keyboard.press("Escape")
     wait_until(lambda: page.locator('[data-testimone-ui="dialog"]').count() == 0, message="the dialog to close")
+
+
+def test_a_comment_taller_than_the_viewport_is_screenshotted_from_its_top_and_joined(browser, testimone):
+    from .test_extension_capture import png_size
+
+    page = browser.open(TRIPADVISOR_RESTAURANT)
+    page.set_viewport_size({"width": 1000, "height": 240})
+    pick(browser, page, 'div[data-automation="reviewCard"] span.yCeTE >> nth=1')
+    card_height = page.evaluate("document.querySelector('[data-automation=reviewCard]').getBoundingClientRect().height")
+    assert card_height > 240 * 0.75, "the card must be taller than the viewport for this test"
+    page.click('button[data-action="testimonial"]')
+    record = testimone.get(f"/api/captures/{saved_id(page)}")
+    folder = testimone.data_dir / "cases" / record["id"]
+    width, height = png_size((folder / "screenshot.png").read_bytes())
+    rect = record["screenshot_rect"]
+    assert height > 240, "more than one viewport, joined"
+    assert rect["y"] == 60, "the card starts a quarter down the first viewport: author and date in the picture"
+    assert abs(rect["height"] - card_height) <= 2 and rect["y"] + rect["height"] <= height

@@ -1,28 +1,12 @@
 """The real right-click: a visible Chromium on a virtual screen (Xvfb), the mouse and keyboard driven
 by xdotool as a person would; the menu item opens the dialog on the comment under the pointer."""
 import os
-import shutil
 import subprocess
 
 import pytest
 
 from .conftest import CHROMIUM, Browser
 from .test_extension_capture import FACEBOOK_POST, saved_id
-
-
-@pytest.fixture
-def display():
-    if not (shutil.which("Xvfb") and shutil.which("xdotool")):
-        pytest.skip("needs Xvfb and xdotool (bash scripts/system-deps.sh --test)")
-    read, write = os.pipe()
-    xvfb = subprocess.Popen(["Xvfb", "-displayfd", str(write), "-screen", "0", "1366x768x24", "-nolisten", "tcp"],
-                            pass_fds=[write], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    os.close(write)
-    with os.fdopen(read) as pipe:
-        number = pipe.readline().strip()
-    yield f":{number}"
-    xvfb.terminate()
-    xvfb.wait(timeout=10)
 
 
 @pytest.fixture

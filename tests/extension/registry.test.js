@@ -56,3 +56,22 @@ describe('site registry', () => {
     }
   });
 });
+
+describe('content scripts', () => {
+  it('every module the in-page code imports is web-accessible (else the dialog never opens)', () => {
+    const patterns = manifest.web_accessible_resources.flatMap((entry) => entry.resources)
+      .map((pattern) => new RegExp(`^${pattern.replace(/\./g, '\\.').replace(/\*/g, '[^/]*')}$`));
+    const seen = new Set();
+    const visit = (path) => {
+      if (seen.has(path)) return;
+      seen.add(path);
+      assert.ok(patterns.some((pattern) => pattern.test(path)), `${path} is imported by the page's code but not web-accessible`);
+      const source = readFileSync(new URL(`../../extension/${path}`, import.meta.url), 'utf8');
+      for (const [, target] of source.matchAll(/^import[^'"]*['"](\.[^'"]+)['"]/gm)) {
+        visit(new URL(target, `https://x/${path}`).pathname.slice(1));
+      }
+    };
+    visit('content/main.js');
+    assert.ok(seen.has('lib/vocabulary.js'));
+  });
+});
