@@ -8,8 +8,8 @@ import zipfile
 import pytest
 from click.testing import CliRunner
 
-from conftest import HOST, TOKEN, make_capture
-from server import create_app, security
+from conftest import HOST, TOKEN, log_in, make_capture
+from server import create_app
 from server.cli import main
 from server.render import document_types, samples
 
@@ -53,9 +53,8 @@ def test_a_document_registered_alone_is_everywhere(registered, tmp_path):
     paths = get("/api/openapi.json", headers=headers).json["paths"]
     assert paths["/api/captures/{case_id}/thank-you.pdf"]["get"]["summary"] == THANKS.summary
 
-    # the dashboard's button, and its download (after the login link `make run` prints)
-    key = security.new_login_key(registered.extensions["testimone.store"].data_dir)
-    assert get(f"/login?key={key}").status_code == 302
+    # the dashboard's button, and its download
+    log_in(client, registered.extensions["testimone.store"].data_dir)
     page = get(f"/cases/{case_id}").get_data(as_text=True)
     assert "Lettera di ringraziamento (PDF)" in page and f"/cases/{case_id}/files/thank-you.pdf" in page
     assert "Lettera di ringraziamento" not in get(f"/cases/{offence_id}").get_data(as_text=True)
@@ -83,5 +82,9 @@ def test_every_document_type_has_its_template_and_strings():
         assert (pdf.TEMPLATE_DIR / kind.template).is_file(), kind.name
         assert pdf.catalogue(kind.catalogue)["version"], kind.name
         assert kind.samples(), kind.name
-    for kind_name in ("testimonial", "offence"):  # every kind of case has a main document (document.pdf)
-        assert any(d.main and kind_name in d.kinds for d in document_types.TYPES.values()), kind_name
+    for kind_name in ("testimonial", "offence"):  # every case has exactly one main document that applies
+        mains = [d for d in document_types.TYPES.values() if d.main and kind_name in d.kinds]
+        records = [record for d in document_types.TYPES.values() if kind_name in d.kinds for _, record in d.samples()]
+        assert mains and records
+        for record in records:
+            assert len([d for d in mains if d.when(record)]) == 1, (kind_name, record.get("status"))
