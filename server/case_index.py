@@ -96,6 +96,7 @@ class CaseIndex:
                 db.execute(f"DELETE FROM {table}")
             for seq, entry in entries:
                 self._insert(db, seq, entry)
+        self.purge()  # nothing of what was there before (an erased text, say) stays in the file
 
     @staticmethod
     def _delete(db: sqlite3.Connection, seq: int) -> None:

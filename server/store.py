@@ -233,7 +233,7 @@ class Store(CaseFiles):
         self._initial_state = initial_state or (lambda canonical: {})
         self._lock = threading.RLock()
         self._compaction_due = False
-        self._index = None  # opened once the records are recovered
+        self._index, self._index_current = None, False  # opened once the records are recovered
         try:
             self.cases_dir.mkdir(parents=True, exist_ok=True)
             self.data_dir.chmod(0o700)  # personal data: readable by this user only
@@ -417,20 +417,35 @@ class Store(CaseFiles):
         closed it cleanly; after a crash, or when it is missing or unreadable, it is rebuilt from the records."""
         path = self.data_dir / INDEX
         try:
-            self._index = CaseIndex(path)
-            current = self._index.meta("closed_cleanly") == "yes" and self._index.count() == len(self._ids)
-        except sqlite3.DatabaseError:
-            for stale in self.data_dir.glob(INDEX + "*"):
-                stale.unlink()
-            self._index, current = CaseIndex(path), False
-        if not current:
-            self._index.rebuild((int(doc_id), index_entry(doc)) for doc_id, doc in self._tables[CASES].items())
-        self._index.set_meta("closed_cleanly", "no")
+            try:
+                self._index = CaseIndex(path)
+                current = self._index.meta("closed_cleanly") == "yes" and self._index.count() == len(self._ids)
+            except sqlite3.DatabaseError:
+                for stale in self.data_dir.glob(INDEX + "*"):
+                    stale.unlink()
+                self._index, current = CaseIndex(path), False
+            if not current:
+                self._index.rebuild((int(doc_id), index_entry(doc)) for doc_id, doc in self._tables[CASES].items())
+            self._index.set_meta("closed_cleanly", "no")
+        except sqlite3.Error as error:  # not even a fresh one can be written: a full disk, in practice
+            raise StoreDamaged(f"{path}: the case index cannot be written ({error}). Free some space and start "
+                               "again. / L'indice dei casi non si può scrivere: libera spazio e riavvia.") from None
+        self._index_current = True
+
+    def _index_missed(self, error: sqlite3.Error) -> None:
+        """The change is on disk (the journal); only the derived index missed it. Lists may not show it until
+        the next start, which rebuilds the index because it was not closed cleanly."""
+        self._index_current = False
+        log.error("the case index missed a change (%s): it is rebuilt at the next start", error)
 
     def close(self) -> None:
         with self._lock:
             if self._index is not None:
-                self._index.set_meta("closed_cleanly", "yes")
+                try:
+                    if self._index_current:
+                        self._index.set_meta("closed_cleanly", "yes")
+                except sqlite3.Error as error:
+                    self._index_missed(error)
                 self._index.close()
             self._journal.close()
             self._audit.close()
@@ -460,7 +475,10 @@ class Store(CaseFiles):
         # reads the same dict, so its queries see the change at once (its query cache is off).
         self._tables[table][str(doc_id)] = doc
         if table == CASES and self._index is not None:
-            self._index.put(doc_id, index_entry(doc))
+            try:
+                self._index.put(doc_id, index_entry(doc))
+            except sqlite3.Error as error:
+                self._index_missed(error)
         if self._compaction_due:
             self._try_compact()
 
@@ -639,7 +657,10 @@ class Store(CaseFiles):
                 _remove(folder / name)
             _fsync_dir(folder)
             self._try_compact()
-            self._index.purge()
+            try:
+                self._index.purge()
+            except sqlite3.Error as error:  # the next start rebuilds it, and a rebuild purges too
+                self._index_missed(error)
             return record
 
     def compact(self) -> None:

@@ -193,3 +193,33 @@ def test_a_damaged_index_file_is_replaced(tmp_path, sample_capture):
     reopened = Store(tmp_path)
     assert reopened.list() == ([], None)
     reopened.close()
+
+
+def test_a_change_the_index_misses_is_kept_and_listed_after_the_next_start(tmp_path, sample_capture, monkeypatch):
+    """A full disk can refuse the index's write after the journal took the change: the change stands."""
+    import sqlite3
+
+    from conftest import LocalClient
+
+    from server import create_app
+
+    def app_and_client():
+        app = create_app({"DATA_DIR": str(tmp_path / "data"), "TOKEN": "test-token-0123456789", "TESTING": True})
+        app.test_client_class = LocalClient
+        return app, app.test_client()
+
+    app, client = app_and_client()
+    store = app.extensions["testimone.store"]
+
+    def full(*_args):
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(store._index, "put", full)
+    answer = client.post("/api/captures", json=sample_capture(text="Scritta a disco pieno"))
+    assert answer.status_code == 201
+    assert client.get(f"/api/captures/{answer.json['id']}").status_code == 200
+    store.close()
+    monkeypatch.undo()
+    app, client = app_and_client()
+    assert [item["id"] for item in client.get("/api/captures?q=pieno").json["items"]] == [answer.json["id"]]
+    app.extensions["testimone.store"].close()
