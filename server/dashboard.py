@@ -224,7 +224,7 @@ def case_list():
         cursor = None
     items, next_cursor = case_service.list_cases(get_store(), **filters, limit=PAGE_SIZE, cursor=cursor)
     upcoming = [(record, deadline, (date.fromisoformat(deadline["due"]) - today).days)
-                for record, deadline in deadline_service.open_deadlines(get_store())][:8]
+                for record, deadline in deadline_service.soonest(get_store(), 8)]
     next_url = url_for(".case_list", **{k: v for k, v in filters.items() if v}, cursor=next_cursor) \
         if next_cursor else None
     return render_template("cases.html", items=items, filters=filters, upcoming=upcoming, next_url=next_url,

@@ -66,6 +66,14 @@ def make_capture(kind="offence", **overrides) -> dict:
     return body
 
 
+def log_in(client, data_dir):
+    """What opening the link printed by `make run` does: the client's cookie jar holds a dashboard session."""
+    from server import security
+
+    key = security.new_login_key(data_dir)
+    assert client.get(f"/login?key={key}", base_url=f"http://{HOST}").status_code == 302
+
+
 @pytest.fixture
 def pinned_today(monkeypatch):
     """Tests with fixed dates pin "today" (Italian time) so that they keep their meaning."""

@@ -82,5 +82,9 @@ def test_every_document_type_has_its_template_and_strings():
         assert (pdf.TEMPLATE_DIR / kind.template).is_file(), kind.name
         assert pdf.catalogue(kind.catalogue)["version"], kind.name
         assert kind.samples(), kind.name
-    for kind_name in ("testimonial", "offence"):  # every kind of case has exactly one main document
-        assert len([d for d in document_types.TYPES.values() if d.main and kind_name in d.kinds]) == 1
+    for kind_name in ("testimonial", "offence"):  # every case has exactly one main document that applies
+        mains = [d for d in document_types.TYPES.values() if d.main and kind_name in d.kinds]
+        records = [record for d in document_types.TYPES.values() if kind_name in d.kinds for _, record in d.samples()]
+        assert mains and records
+        for record in records:
+            assert len([d for d in mains if d.when(record)]) == 1, (kind_name, record.get("status"))
