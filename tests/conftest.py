@@ -147,7 +147,7 @@ def run_until_closed(server) -> None:
             server.run()
             return
         except OSError as error:
-            if server.socket.fileno() == -1:
+            if server.socket is None or server.socket.fileno() == -1:  # closed
                 return
             if error.errno != errno.EBADF:
                 raise
