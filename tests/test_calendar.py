@@ -97,3 +97,25 @@ def test_bad_parameters(client, query, field):
 def test_an_empty_feed_is_still_a_valid_calendar(client):
     calendar = feed(client)
     assert calendar.walk("VEVENT") == [] and str(calendar["x-wr-calname"]) == "Testimone — scadenze"
+
+
+@pytest.mark.parametrize("value", ["", "breve", "a" * 75, "a" * 76, "è" * 80, "€" * 60 + "x", "🙂" * 40,
+                                   "virgola, punto; e virgola\\ a capo\nfine", "x" * 73 + "é" + "y" * 10])
+def test_folding_and_escaping_read_back_exactly(value):
+    """Every physical line is at most 75 octets, no UTF-8 character is cut, and a parser gets the value back."""
+    from icalendar import Event
+
+    from server.render.ics import fold, text
+
+    raw = b"BEGIN:VEVENT\r\n" + fold(f"DESCRIPTION:{text(value)}") + b"END:VEVENT\r\n"
+    assert all(len(line) <= 75 for line in raw.split(b"\r\n"))
+    raw.decode("utf-8")  # whole characters on every line
+    assert str(Event.from_ical(raw)["description"]) == value
+
+
+def test_a_feed_of_many_deadlines_parses_back_whole(client):
+    ids = [create(client, known_since="2026-11-0" + str(day)) for day in range(1, 10)]
+    found = events(feed(client))
+    assert {f"{case_id}-querela@testimone.localhost" for case_id in ids} <= set(found)
+    raw = client.get("/api/deadlines.ics").data
+    assert raw.endswith(b"END:VCALENDAR\r\n") and b"\n" not in raw.replace(b"\r\n", b"")
