@@ -27,6 +27,7 @@ they see the same machine noise. Reported per size:
 """
 import argparse
 import base64
+import functools
 import hashlib
 import http.client
 import io
@@ -109,6 +110,7 @@ def capture_body(n: int, rng: random.Random, today) -> dict:
     return body
 
 
+@functools.cache  # once per run: a file edited while a run goes on must not start a second fill
 def source_hash() -> str:
     digest = hashlib.sha256()
     for path in [Path(__file__), *sorted((ROOT / "server").rglob("*.py"))]:  # the workload and the code
