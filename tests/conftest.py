@@ -123,6 +123,15 @@ def runner(app):
     return app.test_cli_runner()
 
 
+def log_in(client, data_dir):
+    """What opening the one-time link printed by `make run` does: a dashboard session for this client."""
+    from server import security
+
+    answer = client.get(f"/login?key={security.new_login_key(data_dir)}", base_url=f"http://{HOST}")
+    assert answer.status_code == 302, answer.status_code
+    return client
+
+
 def tree_digest(folder) -> dict:
     """Every file under `folder` with its SHA-256: compare before and after to prove nothing changed."""
     return {str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest()

@@ -18,9 +18,7 @@ pytestmark = pytest.mark.usefixtures("pinned_today")
 @pytest.fixture
 def browser_client(app, store):
     """A logged-in browser on the dashboard: its own Host name, no Authorization header, a cookie jar."""
-    client = app.test_client()
-    log_in(client, store.data_dir)
-    return client
+    return log_in(app.test_client(), store.data_dir)
 
 
 def get(client, path, **kwargs):
