@@ -1076,9 +1076,11 @@ def test_offence_fields_on_a_testimonial_are_refused(client, store, body, field)
     assert patch(client, case_id, {"recipient_language": "en"}).status_code == 200
 
 
-def test_dashboard_downloads_use_the_case_language_not_the_dashboards(client, app):
+def test_dashboard_downloads_use_the_case_language_not_the_dashboards(client, app, store):
     from conftest import HOST
+    from test_dashboard import log_in
     browser = app.test_client()
+    log_in(browser, store.data_dir)
     case_id = create(client, "testimonial")
     page = browser.get(f"/cases/{case_id}", base_url=f"http://{HOST}")
     token = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True)).group(1)
