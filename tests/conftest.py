@@ -66,6 +66,14 @@ def make_capture(kind="offence", **overrides) -> dict:
     return body
 
 
+def log_in(client, data_dir):
+    """What opening the link printed by `make run` does: the client's cookie jar holds a dashboard session."""
+    from server import security
+
+    key = security.new_login_key(data_dir)
+    assert client.get(f"/login?key={key}", base_url=f"http://{HOST}").status_code == 302
+
+
 @pytest.fixture
 def pinned_today(monkeypatch):
     """Tests with fixed dates pin "today" (Italian time) so that they keep their meaning."""
@@ -113,6 +121,15 @@ def client(app):
 @pytest.fixture
 def runner(app):
     return app.test_cli_runner()
+
+
+def log_in(client, data_dir):
+    """What opening the one-time link printed by `make run` does: a dashboard session for this client."""
+    from server import security
+
+    answer = client.get(f"/login?key={security.new_login_key(data_dir)}", base_url=f"http://{HOST}")
+    assert answer.status_code == 302, answer.status_code
+    return client
 
 
 def tree_digest(folder) -> dict:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import HOST, TOKEN, make_capture, png_bytes, tree_digest
+from conftest import HOST, TOKEN, log_in, make_capture, png_bytes, tree_digest
 from server import dashboard, security
 
 TEMPLATES = Path(dashboard.__file__).parent / "templates"
@@ -15,18 +15,10 @@ TEMPLATES = Path(dashboard.__file__).parent / "templates"
 pytestmark = pytest.mark.usefixtures("pinned_today")
 
 
-def log_in(client, data_dir):
-    """What opening the link printed by `make run` does."""
-    key = security.new_login_key(data_dir)
-    assert client.get(f"/login?key={key}", base_url=f"http://{HOST}").status_code == 302
-
-
 @pytest.fixture
 def browser_client(app, store):
     """A logged-in browser on the dashboard: its own Host name, no Authorization header, a cookie jar."""
-    client = app.test_client()
-    log_in(client, store.data_dir)
-    return client
+    return log_in(app.test_client(), store.data_dir)
 
 
 def get(client, path, **kwargs):

@@ -577,7 +577,7 @@ def test_every_literal_key_used_by_a_template_exists():
 
 # -- routes ------------------------------------------------------------------------------------------
 
-from conftest import TOKEN, make_capture  # noqa: E402
+from conftest import TOKEN, log_in, make_capture  # noqa: E402
 
 
 def create(client, kind="offence", **overrides) -> str:
@@ -1076,11 +1076,9 @@ def test_offence_fields_on_a_testimonial_are_refused(client, store, body, field)
     assert patch(client, case_id, {"recipient_language": "en"}).status_code == 200
 
 
-def test_dashboard_downloads_use_the_case_language_not_the_dashboards(client, app, store):
+def test_dashboard_downloads_use_the_case_language_not_the_dashboards(client, app):
     from conftest import HOST
-    from test_dashboard import log_in
-    browser = app.test_client()
-    log_in(browser, store.data_dir)
+    browser = log_in(app.test_client(), app.extensions["testimone.store"].data_dir)
     case_id = create(client, "testimonial")
     page = browser.get(f"/cases/{case_id}", base_url=f"http://{HOST}")
     token = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True)).group(1)
