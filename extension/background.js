@@ -5,7 +5,7 @@ import { api } from './lib/api.js';
 import { format, loadStrings } from './lib/i18n.js';
 import { buildCaptureBody, bytesToBase64, dataUrlToBase64, serverIpFor, stitchPlan } from './lib/payload.js';
 import { deliverOne, enqueue, flushQueue, listQueue, listRecent } from './lib/queue.js';
-import { countSoonDeadlines, fetchDocument, findEarlierCaptures, readPairingToken, serverStatus } from './lib/server.js';
+import { countSoonDeadlines, fetchDocument, findEarlierCaptures, pair, probe, serverStatus } from './lib/server.js';
 import { getSettings, normaliseServerUrl } from './lib/settings.js';
 
 const MENU_ID = 'testimone-capture';
@@ -62,8 +62,10 @@ async function handleMessage(message, sender) {
       return documentFor(message.payload.id);
     case 'open-case':
       return openCase(message.payload.id);
-    case 'connect':
-      return connect(message.payload.serverUrl);
+    case 'open-pairing':
+      return openPairing(message.payload.serverUrl);
+    case 'pair':
+      return pairWith(message.payload);
     case 'settings-changed':
       await setUp();
       return status();
@@ -152,6 +154,7 @@ async function capture({ extracted, choice, pictures }, sender) {
     }
   };
   const [settings, strings] = await Promise.all([getSettings(), loadStrings()]);
+  const screenshotAt = new Date().toISOString(); // the pictures were taken just before this message
   const screenshot = await timed('screenshot', () => joinScreenshots(pictures));
   const snapshot = await timed('snapshot', () => takeSnapshot(tab.id));
   const ipRecord = (await api.storage.session.get(`ip:${tab.id}`))[`ip:${tab.id}`];
@@ -162,6 +165,7 @@ async function capture({ extracted, choice, pictures }, sender) {
     snapshot,
     context: {
       captured_at_client: new Date().toISOString(),
+      screenshot_at_client: screenshotAt,
       timezone: Intl.DateTimeFormat().resolvedOptions().timeZone,
       user_agent: navigator.userAgent,
       extension_version: api.runtime.getManifest().version,
@@ -219,12 +223,25 @@ async function openCase(id) {
   return { status: 'ok' };
 }
 
-async function connect(serverUrl) {
+/** Pairing starts in the dashboard, where the logged-in operator allows this extension (docs/security.md). */
+async function openPairing(serverUrl) {
   const origin = normaliseServerUrl(serverUrl);
-  if (!origin) return { status: 'error', error: 'server URL must be http://127.0.0.1:<port> or http://localhost:<port>' };
-  const token = await readPairingToken(origin);
-  await api.storage.local.set({ serverUrl: origin, token });
-  return { status: 'ok', ...(await status()) };
+  const found = await probe(origin);
+  if (found !== 'ok') return { status: found };
+  const extension = api.runtime.getURL('').replace(/\/$/, '');
+  await api.tabs.create({ url: `${origin}/pair?extension=${encodeURIComponent(extension)}` });
+  return { status: 'opened' };
+}
+
+/** With the dashboard's one-time code or a pasted token; settings change only when the server agrees. */
+async function pairWith({ serverUrl, token, code }) {
+  const origin = normaliseServerUrl(serverUrl);
+  const result = await pair(origin, { token, code });
+  if (result.status === 'paired') {
+    await api.storage.local.set({ serverUrl: origin, token: result.token });
+    await setUp();
+  }
+  return { ...result, token: undefined };
 }
 
 async function retryAndRefresh() {

@@ -28,6 +28,9 @@ def create_app(test_config=None) -> Flask:
     app.config["TOKEN"] = security.pairing_token(app.config, store.data_dir)
 
     security.init_app(app)
+    from .services.idempotency import Deliveries
+
+    app.extensions["testimone.deliveries"] = Deliveries(store)
     from .api import bp as api_bp
 
     app.register_blueprint(api_bp)

@@ -1,5 +1,6 @@
 """The `testimone` command."""
 import json
+import signal
 import sys
 
 import click
@@ -42,26 +43,50 @@ def serve():
     """Run the server (waitress) on 127.0.0.1:8765 or TESTIMONE_HOST/TESTIMONE_PORT."""
     import waitress
 
+    from .security import login_url, new_login_key, remote_binding_refused
+
     app = _app()
     host, port = app.config["HOST"], app.config["PORT"]
+    refusal = remote_binding_refused(app.config)
+    if refusal:
+        app.extensions["testimone.store"].close()
+        raise click.ClickException(refusal)
     if host not in ("127.0.0.1", "localhost", "::1"):
-        click.secho(f"Warning: listening on {host}, not only on this computer.", fg="yellow", err=True)
+        click.secho(f"Warning: listening on {host}, not only on this computer: use TLS (docs/security.md).",
+                    fg="yellow", err=True)
     _check_pdf_engine()
-    url = f"http://127.0.0.1:{port}"
+    from .render import pool
+
+    pool.configure(app.config["RENDER_WORKERS"], app.config["RENDER_QUEUE"])
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # a clean exit stops the render workers too
     click.echo(f"""
-Testimone {__version__} is running at {url}/
-  Data:           {config.data_dir(app.config)}
-  Pairing token:  {app.config['TOKEN']}
+Testimone {__version__} is running at http://127.0.0.1:{port}/
+  Data:  {config.data_dir(app.config)}
+
+Open the dashboard (this link works once) / Apri la dashboard (il link vale una volta):
+  {login_url(app.config, new_login_key(config.data_dir(app.config)))}
 
 Next / Prossimi passi:
-  1. Load the browser extension (README, "The browser extension") and open its options.
-     Carica l'estensione del browser e apri le sue opzioni.
-  2. Paste the pairing token above (or press "Connect").  Incolla il token qui sopra.
+  1. Fill in your business profile. / Compila il profilo dell'attività.
+  2. Load the browser extension (README, "The browser extension"), open its options, press "Connect"
+     and allow it in the dashboard. / Carica l'estensione, apri le opzioni, premi «Collega» e consenti.
   3. Right-click a comment on Facebook or TripAdvisor: "Cattura con Testimone".
-Stop with Ctrl+C.
+A new login link: .venv/bin/testimone login-url      Stop with Ctrl+C.
 """)
     waitress.serve(app, host=host, port=port, threads=app.config["THREADS"], ident="Testimone",
                    max_request_body_size=app.config["MAX_CONTENT_LENGTH"] + 1)
+
+
+@main.command("login-url")
+def login_url_command():
+    """Print a new one-time link that opens the dashboard (works while the server runs)."""
+    from .security import login_url, new_login_key
+
+    settings = {**config.DEFAULTS, **config.from_environment()}
+    folder = config.data_dir(settings)
+    if not folder.is_dir():
+        raise click.ClickException(f"No Testimone data in {folder}: start the server first (make run).")
+    click.echo(login_url(settings, new_login_key(folder)))
 
 
 @main.command()

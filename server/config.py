@@ -10,6 +10,10 @@ DEFAULTS = {
     "TOKEN": None,  # None: generated on first start and kept in DATA_DIR/token
     "MAX_CONTENT_LENGTH": 25 * 1024 * 1024,
     "THREADS": 8,
+    # `serve` renders PDFs in this many worker processes, admitting at most RENDER_QUEUE more renders
+    # waiting (server/render/pool.py); together fewer than THREADS, so other requests always find a thread.
+    "RENDER_WORKERS": 2,
+    "RENDER_QUEUE": 4,
 }
 
 # Environment variables read as text even when they look like JSON (a token "123" stays a string).
@@ -22,7 +26,7 @@ def from_environment(environ=os.environ) -> dict:
         if not key.startswith("TESTIMONE_"):
             continue
         name = key.removeprefix("TESTIMONE_")
-        if name in ("PORT", "MAX_CONTENT_LENGTH", "THREADS"):
+        if name in ("PORT", "MAX_CONTENT_LENGTH", "THREADS", "RENDER_WORKERS", "RENDER_QUEUE"):
             try:
                 settings[name] = int(value)
             except ValueError:

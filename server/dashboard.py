@@ -1,25 +1,29 @@
 """The local dashboard at / : server-rendered pages (Italian/English) and CSRF-protected forms.
 
+Every page but the login needs a session, opened by a one-time login link (server/security.py).
 Pages and forms call the same services as the JSON API (server/services/), so a rule lives in one
 place. The dashboard never hands the pairing token to the browser except on the "Connect the extension"
-page. What the rules refuse is answered by one handler: a message on the case page, or "not found".
+page and to the extension it pairs. What the rules refuse is answered by one handler: a message on the
+case page, or "not found".
 """
 import base64
 import hmac
 import json
 import re
 import secrets
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from urllib.parse import urlencode
 
 from flask import (Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request,
                    session, url_for)
 
+from . import security
 from .domain import cases, legal, schemas
 from .domain import profile as business_profile
 from .domain.errors import DomainError, Invalid, NotFound
 from .render import bundle, document_types
+from .render.pool import RenderBusy
 from .services import cases as case_service, deadlines as deadline_service, documents as document_service
 from .services import evidence as evidence_service
 from .domain import vocabulary
@@ -31,6 +35,7 @@ bp = Blueprint("dashboard", __name__)
 STRINGS = json.loads((Path(__file__).parent / "templates" / "strings.json").read_text(encoding="utf-8"))
 URGENT_DAYS = 14  # docs/legal.md: the first reminder comes 14 days before a deadline
 PAGE_SIZE = 25
+SESSION_DAYS = 30  # a login link keeps that browser logged in this long
 MAIN_DOCUMENT, BUNDLE = "document.pdf", "bundle.zip"  # besides each document type's own file
 # A path on this server: one slash then no second slash or backslash, no spaces or control characters
 # (browsers drop tabs and newlines and read "\\" as "/", so "/\t/evil.example" would leave the site).
@@ -41,14 +46,16 @@ CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src '
 
 @bp.record_once
 def configure_sessions(state) -> None:
-    """The session holds the CSRF token. Its key is derived from the pairing token: stable per install,
-    secret as the token is, and a new token logs every browser out."""
+    """The session names the operator and holds the CSRF token. Its key is derived from the pairing token:
+    stable per install, secret as the token is, and a new token logs every browser out."""
     app = state.app
     if not app.secret_key:
         app.secret_key = hmac.new(app.config["TOKEN"].encode(), b"testimone dashboard session", "sha256").digest()
     # Cookies are shared by every port of 127.0.0.1: a name of our own, and never sent cross-site.
     app.config["SESSION_COOKIE_NAME"] = "testimone_session"
     app.config["SESSION_COOKIE_SAMESITE"] = "Strict"
+    app.config["SESSION_COOKIE_HTTPONLY"] = True
+    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(days=SESSION_DAYS)
 
 
 # -- language, CSRF, headers ----------------------------------------------------------------------
@@ -70,9 +77,16 @@ def csrf_token() -> str:
     return session["csrf"]
 
 
+OPEN_PAGES = {"dashboard.login", "dashboard.set_language"}
+
+
 @bp.before_request
 def before() -> Response | None:
     g.lang = language()
+    g.operator = session.get("operator")
+    if g.operator is None and request.endpoint not in OPEN_PAGES:
+        # Not logged in: say how to log in, and leave the session alone (no cookie is set).
+        return Response(render_template("login.html", refused=False), 401)
     if request.method != "POST":
         return None
     sent = request.form.get("csrf_token", "")
@@ -86,7 +100,9 @@ def before() -> Response | None:
 
 @bp.after_request
 def headers(response: Response) -> Response:
-    response.headers["Content-Security-Policy"] = CSP
+    # The pairing page's form ends on the extension's own page (server/security.py).
+    response.headers["Content-Security-Policy"] = CSP.replace(
+        "form-action 'self'", f"form-action 'self' {g.get('pairing_origin', '')}".rstrip())
     # "no-referrer" (the API's policy) makes browsers send "Origin: null" with our own forms; "same-origin"
     # still tells other sites nothing.
     response.headers["Referrer-Policy"] = "same-origin"
@@ -139,6 +155,32 @@ def not_found(_error):
     return render_template("error.html", title=t("not_found_title"), message=t("not_found_message")), 404
 
 
+@bp.get("/login")
+def login():
+    """The one-time link printed by `make run` (or `testimone login-url`) opens a session for the operator."""
+    if not security.redeem_login_key(get_store().data_dir, request.args.get("key", "")):
+        return Response(render_template("login.html", refused=True), 403)
+    chosen_language = session.get("lang")
+    session.clear()
+    session.update(operator=security.OWNER, **({"lang": chosen_language} if chosen_language else {}))
+    session.permanent = True
+    if business_profile.missing_fields(get_store().get_setting("profile")):  # first run: who signs the documents
+        return redirect(url_for(".settings", welcome=1))
+    return redirect(url_for(".case_list"))
+
+
+@bp.post("/logout")
+def logout():
+    session.clear()
+    return Response(render_template("login.html", refused=False), 200)
+
+
+@bp.errorhandler(RenderBusy)
+def render_busy(error: RenderBusy):
+    page = render_template("error.html", title=t("busy_title"), message=t("busy_message", seconds=error.retry_after))
+    return page, 503, {"Retry-After": str(error.retry_after)}
+
+
 @bp.errorhandler(DomainError)
 def refused(error: DomainError):
     """What the rules refuse: told on the case page (at the form's anchor), or "not found"."""
@@ -182,12 +224,13 @@ def case_list():
         cursor = None
     items, next_cursor = case_service.list_cases(get_store(), **filters, limit=PAGE_SIZE, cursor=cursor)
     upcoming = [(record, deadline, (date.fromisoformat(deadline["due"]) - today).days)
-                for record, deadline in deadline_service.open_deadlines(get_store())][:8]
+                for record, deadline in deadline_service.soonest(get_store(), 8)]
     next_url = url_for(".case_list", **{k: v for k, v in filters.items() if v}, cursor=next_cursor) \
         if next_cursor else None
     return render_template("cases.html", items=items, filters=filters, upcoming=upcoming, next_url=next_url,
                            urgent_days=URGENT_DAYS, statuses=vocabulary.TESTIMONIAL_STATUSES + vocabulary.OFFENCE_STATUSES,
-                           kinds=KINDS, platforms=PLATFORMS, today=today)
+                           kinds=KINDS, platforms=PLATFORMS, today=today,
+                           profile_missing=business_profile.missing_fields(get_store().get_setting("profile")))
 
 
 @bp.get("/cases/<case_id>")
@@ -225,8 +268,8 @@ def evidence(case_id: str, name: str):
 def document(case_id: str, document: str):
     """A PDF (or the bundle) of the case, as the API gives it (signed, audited)."""
     kind = document_types.by_path(document)
-    if (kind is None and document not in (MAIN_DOCUMENT, BUNDLE)) or "csrf" not in session:
-        return redirect(url_for(".case_page", case_id=case_id))  # no session: a link from another site
+    if kind is None and document not in (MAIN_DOCUMENT, BUNDLE):
+        return redirect(url_for(".case_page", case_id=case_id))
     g.document = True
     tsa_url = current_app.config.get("TSA_URL") or ""
     if document == BUNDLE:
@@ -243,8 +286,6 @@ def document(case_id: str, document: str):
 @bp.get("/calendar.ics")
 def calendar_file():
     """The deadlines feed as a one-off download, for calendar services that cannot reach this computer."""
-    if "csrf" not in session:
-        return redirect(url_for(".connect"))
     feed = deadline_service.feed(get_store(), g.lang, request.host_url.rstrip("/"))
     return Response(feed, mimetype="text/calendar",
                     headers={"Content-Disposition": 'attachment; filename="testimone-deadlines.ics"'})
@@ -261,11 +302,13 @@ def author_page():
 
 @bp.route("/settings", methods=["GET", "POST"])
 def settings():
+    """The business profile. With ?welcome=1 (after the first login) only the fields the documents need."""
     stored = get_store().get_setting("profile") or {}
     errors = {}
     values = business_profile.complete(stored)
+    welcome = bool(request.values.get("welcome"))
     if request.method == "POST":
-        submitted = {field: request.form.get(field, "") for field in business_profile.FIELDS}
+        submitted = {field: request.form.get(field, values[field] or "") for field in business_profile.FIELDS}
         try:
             clean = document_service.save_profile(get_store(), submitted)
         except Invalid as error:  # shown beside its field, with what was typed
@@ -275,10 +318,12 @@ def settings():
             session["lang"] = clean["default_language"]
             g.lang = clean["default_language"]
             flash(t("settings_saved"), "ok")
-            return redirect(url_for(".settings"))
+            return redirect(url_for(".case_list" if welcome else ".settings"))
+    shown = [field for field in business_profile.FIELDS
+             if not welcome or field in business_profile.REQUIRED or field == "default_language"]
     fields = [(field, business_profile.FIELD_NAMES.get(field, {}).get(g.lang, field),
-               field in business_profile.REQUIRED) for field in business_profile.FIELDS]
-    return render_template("settings.html", fields=fields, values=values, errors=errors,
+               field in business_profile.REQUIRED) for field in shown]
+    return render_template("settings.html", fields=fields, values=values, errors=errors, welcome=welcome,
                            missing=business_profile.missing_fields(stored))
 
 
@@ -288,6 +333,28 @@ def connect():
     token = current_app.config["TOKEN"]
     return render_template("connect.html", server=server, token=token,
                            feed=f"{server}/api/deadlines.ics?{urlencode({'token': token, 'lang': g.lang})}")
+
+
+@bp.get("/pair")
+def pair():
+    """Step 2 of pairing: the extension's options opened this page; the operator approves that extension."""
+    origin = request.args.get("extension", "")
+    if not security.is_extension_origin(origin):
+        return Response(render_template("error.html", title=t("pair_title"), message=t("pair_bad_origin")), 400)
+    g.pairing_origin = origin
+    return render_template("pair.html", origin=origin, paired=security.paired_origin(get_store()))
+
+
+@bp.post("/pair")
+def pair_approved():
+    """Step 3: a one-time code goes to the extension's own page, which trades it for the token
+    (POST /api/pair); the code never reaches another page, the token never leaves this server in a URL."""
+    origin = request.form.get("extension", "")
+    if not security.is_extension_origin(origin):
+        abort(400)
+    code = current_app.extensions["testimone.pairing_codes"].issue(origin)
+    fragment = urlencode({"pairing-code": code, "server": request.host_url.rstrip("/")})
+    return redirect(f"{origin}/options/options.html#{fragment}", 303)
 
 
 @bp.get("/integrity")

@@ -22,6 +22,7 @@ import os
 import re
 import secrets
 import shutil
+import sqlite3
 import threading
 from datetime import datetime, timezone
 from pathlib import Path
@@ -30,10 +31,13 @@ from flask import current_app
 from tinydb import Query, TinyDB
 from tinydb.storages import MemoryStorage
 
+from .case_index import CaseIndex
 from .domain.integrity import EMPTY_SHA256, audit_line, canonical_json, sha256_hex
 
 CASES = "cases"
 SETTINGS = "settings"
+INDEX = "index.sqlite3"
+SUMMARY_LEAVES_OUT = ("history", "evidence", "comment_html", "context")
 ANCHORS = "anchors.jsonl"
 SAFE_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 CASE_ID = re.compile(r"^\d{8}-\d{6}-[0-9a-f]{6}$")
@@ -229,6 +233,7 @@ class Store(CaseFiles):
         self._initial_state = initial_state or (lambda canonical: {})
         self._lock = threading.RLock()
         self._compaction_due = False
+        self._index = None  # opened once the records are recovered
         try:
             self.cases_dir.mkdir(parents=True, exist_ok=True)
             self.data_dir.chmod(0o700)  # personal data: readable by this user only
@@ -245,9 +250,10 @@ class Store(CaseFiles):
             self._journal = open(self.data_dir / "journal.jsonl", "ab", buffering=0)
             if last_change or rebuilt or not snapshot_exists:
                 self._try_compact()  # the snapshot now holds everything: the journal starts afresh
+            self._open_index()
         except BaseException as error:
-            for handle in ("_journal", "_audit", "_lock_file"):
-                if hasattr(self, handle):
+            for handle in ("_index", "_journal", "_audit", "_lock_file"):
+                if getattr(self, handle, None) is not None:
                     getattr(self, handle).close()
             if not isinstance(error, OSError):
                 raise
@@ -406,8 +412,26 @@ class Store(CaseFiles):
         first_seq = min((e.get("seq") for e in events if isinstance(e.get("seq"), int)), default=float("inf"))
         return (first_seq, canonical["captured_at"], folder.name), record
 
+    def _open_index(self) -> None:
+        """The case index is derived data (server/case_index.py). It is trusted only if the last process
+        closed it cleanly; after a crash, or when it is missing or unreadable, it is rebuilt from the records."""
+        path = self.data_dir / INDEX
+        try:
+            self._index = CaseIndex(path)
+            current = self._index.meta("closed_cleanly") == "yes" and self._index.count() == len(self._ids)
+        except sqlite3.DatabaseError:
+            for stale in self.data_dir.glob(INDEX + "*"):
+                stale.unlink()
+            self._index, current = CaseIndex(path), False
+        if not current:
+            self._index.rebuild((int(doc_id), index_entry(doc)) for doc_id, doc in self._tables[CASES].items())
+        self._index.set_meta("closed_cleanly", "no")
+
     def close(self) -> None:
         with self._lock:
+            if self._index is not None:
+                self._index.set_meta("closed_cleanly", "yes")
+                self._index.close()
             self._journal.close()
             self._audit.close()
             self._lock_file.close()
@@ -435,6 +459,8 @@ class Store(CaseFiles):
         # 100,000 records, benchmarks/tinydb_storage.py); setting the one key keeps a write O(1). TinyDB
         # reads the same dict, so its queries see the change at once (its query cache is off).
         self._tables[table][str(doc_id)] = doc
+        if table == CASES and self._index is not None:
+            self._index.put(doc_id, index_entry(doc))
         if self._compaction_due:
             self._try_compact()
 
@@ -558,48 +584,20 @@ class Store(CaseFiles):
 
     def list(self, kind=None, status=None, platform=None, q=None, limit=50, cursor=None, permalink=None,
              text_sha256=None):
-        """Cases newest first, filtered; returns (records, next_cursor or None).
+        """Cases newest first, filtered, from the case index: (summaries, next_cursor or None). A summary is
+        the record without its history, evidence list, comment HTML and capture context (`get` has them).
 
-        `permalink` and `text_sha256` find earlier captures of the same comment (either matches); an
-        erased case has neither its permalink nor its text any more, so it never matches."""
-        case = Query()
-        conditions = []
-        same = []
-        if permalink:
-            same.append(case.permalink == permalink)
-        if text_sha256:
-            same.append(case.text.test(lambda value: isinstance(value, str)
-                                       and hashlib.sha256(value.encode("utf-8")).hexdigest() == text_sha256))
-        if same:
-            conditions.append(same[0] | same[1] if len(same) == 2 else same[0])
-        if kind:
-            conditions.append(case.kind == kind)
-        if status:
-            conditions.append(case.status == status)
-        if platform:
-            conditions.append(case.platform == platform)
-        if q:
-            needle = q.casefold()
-
-            def contains(value):
-                return isinstance(value, str) and needle in value.casefold()
-
-            conditions.append(case.text.test(contains) | case.author.name.test(contains))
+        `q`: words of the text or the author's name (prefixes; case and accents ignored). `permalink` and
+        `text_sha256` find earlier captures of the same comment (either matches); an erased case has
+        neither its permalink nor its text any more, so it never matches."""
         before = decode_cursor(cursor) if cursor else None
-        with self._lock:
-            if conditions:
-                condition = conditions[0]
-                for extra in conditions[1:]:
-                    condition &= extra
-                docs = self._cases.search(condition)
-            else:
-                docs = self._cases.all()
-            docs.sort(key=lambda doc: doc.doc_id, reverse=True)
-            if before is not None:
-                docs = [doc for doc in docs if doc.doc_id < before]
-            page = [copy.deepcopy(dict(doc)) for doc in docs[:limit]]
-            next_cursor = encode_cursor(docs[limit - 1].doc_id) if len(docs) > limit else None
-        return page, next_cursor
+        summaries, next_before = self._index.page(kind=kind, status=status, platform=platform, q=q, limit=limit,
+                                                  before=before, permalink=permalink, text_sha256=text_sha256)
+        return summaries, encode_cursor(next_before) if next_before is not None else None
+
+    def with_deadlines(self, since: str, until: str | None = None):
+        """Summaries of the cases with an open deadline due from `since` (before `until`), soonest first."""
+        return self._index.with_deadlines(since, until)
 
     def count(self) -> int:
         with self._lock:
@@ -641,6 +639,7 @@ class Store(CaseFiles):
                 _remove(folder / name)
             _fsync_dir(folder)
             self._try_compact()
+            self._index.purge()
             return record
 
     def compact(self) -> None:
@@ -675,6 +674,17 @@ class Store(CaseFiles):
             at = iso_utc(utc_now())
             self._commit(SETTINGS, doc_id, {"key": key, "value": copy.deepcopy(value), "changed_at": at}, at,
                          "setting.changed", None, {"key": key})
+
+
+def index_entry(record: dict) -> dict:
+    """What the case index keeps of a record: its summary, the words to search, its open deadlines."""
+    text = record.get("text")
+    return {"id": record["id"], "kind": record["kind"], "status": record["status"],
+            "platform": record.get("platform"), "text": text, "author": (record.get("author") or {}).get("name"),
+            "permalink": record.get("permalink"),
+            "text_sha256": hashlib.sha256(text.encode("utf-8")).hexdigest() if isinstance(text, str) else None,
+            "dues": [d["due"] for d in record.get("deadlines") or [] if d.get("status") == "open"],
+            "summary": {key: value for key, value in record.items() if key not in SUMMARY_LEAVES_OUT}}
 
 
 def encode_cursor(doc_id: int) -> str:

@@ -1,4 +1,5 @@
 import base64
+import errno
 import hashlib
 import io
 import json
@@ -65,6 +66,14 @@ def make_capture(kind="offence", **overrides) -> dict:
     return body
 
 
+def log_in(client, data_dir):
+    """What opening the link printed by `make run` does: the client's cookie jar holds a dashboard session."""
+    from server import security
+
+    key = security.new_login_key(data_dir)
+    assert client.get(f"/login?key={key}", base_url=f"http://{HOST}").status_code == 302
+
+
 @pytest.fixture
 def pinned_today(monkeypatch):
     """Tests with fixed dates pin "today" (Italian time) so that they keep their meaning."""
@@ -114,6 +123,15 @@ def runner(app):
     return app.test_cli_runner()
 
 
+def log_in(client, data_dir):
+    """What opening the one-time link printed by `make run` does: a dashboard session for this client."""
+    from server import security
+
+    answer = client.get(f"/login?key={security.new_login_key(data_dir)}", base_url=f"http://{HOST}")
+    assert answer.status_code == 302, answer.status_code
+    return client
+
+
 def tree_digest(folder) -> dict:
     """Every file under `folder` with its SHA-256: compare before and after to prove nothing changed."""
     return {str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest()
@@ -122,12 +140,17 @@ def tree_digest(folder) -> dict:
 
 def run_until_closed(server) -> None:
     """Thread target for a waitress server. Closing its socket while the loop polls it makes the poll
-    fail with EBADF: expected once the server is closed, a real error before."""
-    try:
-        server.run()
-    except OSError:
-        if server.socket.fileno() != -1:
-            raise
+    fail with EBADF: expected once the server is closed. Before, EBADF means a connection that a worker
+    thread closed between the loop's listing and its poll (several clients at once): poll again."""
+    while True:
+        try:
+            server.run()
+            return
+        except OSError as error:
+            if server.socket.fileno() == -1:
+                return
+            if error.errno != errno.EBADF:
+                raise
 
 
 class LiveServer:

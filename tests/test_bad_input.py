@@ -12,13 +12,14 @@ EXTREME_DATES = ["9999-12-31T23:59:59Z", "0001-01-01T00:00:00+14:00", "1969-12-3
 
 
 @pytest.mark.parametrize("value", EXTREME_DATES)
-@pytest.mark.parametrize("field", ["posted_at", "context.captured_at_client"])
+@pytest.mark.parametrize("field", ["posted_at", "context.captured_at_client", "context.screenshot_at_client",
+                                   "context.sent_at_client"])
 def test_out_of_range_dates_are_refused_naming_the_field(client, store, field, value):
     body = make_capture()
     if field == "posted_at":
         body["posted_at"] = value
     else:
-        body["context"]["captured_at_client"] = value
+        body["context"][field.split(".")[1]] = value
     response = client.post("/api/captures", json=body)
     assert response.status_code == 400, response.json
     assert response.json["error"]["field"] == field

@@ -31,7 +31,7 @@ def test_every_open_deadline_is_an_all_day_event_with_two_alarms(client):
     calendar = feed(client)
     assert str(calendar["version"]) == "2.0" and "prodid" in calendar
     found = events(calendar)
-    assert set(found) == {f"{case_id}-querela@testimone.localhost", f"{case_id}-civil_damages@testimone.localhost"}
+    assert set(found) == {f"{case_id}-querela@testimone.localhost"}  # civil damages: five years away
     querela = found[f"{case_id}-querela@testimone.localhost"]
     assert querela.decoded("dtstart") == date(2027, 2, 22)  # a date, not a date-time: all day
     assert querela.decoded("dtend") == date(2027, 2, 23)
@@ -43,6 +43,16 @@ def test_every_open_deadline_is_an_all_day_event_with_two_alarms(client):
     assert all(str(alarm["action"]) == "DISPLAY" and alarm["description"] for alarm in querela.walk("VALARM"))
 
 
+def test_the_feed_carries_what_falls_due_within_a_year(client, pinned_today):
+    old = create(client, known_since="2022-06-01")   # civil damages due 2027-06-01: within a year
+    recent = create(client, known_since="2026-11-22")  # civil damages due 2031: not yet
+    found = events(feed(client))
+    assert f"{old}-civil_damages@testimone.localhost" in found
+    assert f"{old}-querela@testimone.localhost" not in found  # missed long ago
+    assert f"{recent}-civil_damages@testimone.localhost" not in found
+    assert f"{recent}-querela@testimone.localhost" in found
+
+
 def test_the_feed_names_no_author_and_quotes_no_text(client):
     create(client)
     raw = client.get("/api/deadlines.ics").data
@@ -52,11 +62,11 @@ def test_the_feed_names_no_author_and_quotes_no_text(client):
 def test_met_missed_and_resolved_deadlines_are_left_out(client):
     filed = create(client)
     client.post(f"/api/captures/{filed}/actions", json={"type": "complaint_filed", "date": "2026-11-23"})
-    old = create(client, known_since="2025-01-10")  # querela missed on 10 Apr 2025
-    closed = create(client)
+    old = create(client, known_since="2021-12-10")  # querela missed in 2022; civil damages due 10 Dec 2026
+    closed = create(client, known_since="2021-12-10")
     client.post(f"/api/captures/{closed}/actions", json={"type": "resolved", "date": "2026-11-23"})
     uids = set(events(feed(client)))
-    assert uids == {f"{filed}-civil_damages@testimone.localhost", f"{old}-civil_damages@testimone.localhost"}
+    assert uids == {f"{old}-civil_damages@testimone.localhost"}
 
 
 def test_english_feed_and_stalking(client):
@@ -73,7 +83,7 @@ def test_the_token_may_come_as_a_query_parameter(client):
     assert client.get("/api/deadlines.ics", headers={"Authorization": ""},
                       query_string={"token": "wrong"}).status_code == 401
     response = client.get("/api/deadlines.ics", headers={"Authorization": ""}, query_string={"token": TOKEN})
-    assert response.status_code == 200 and len(events(Calendar.from_ical(response.data))) == 2
+    assert response.status_code == 200 and len(events(Calendar.from_ical(response.data))) == 1
     # Only this route: the rest of the API still wants the header.
     assert client.get("/api/captures", headers={"Authorization": ""}, query_string={"token": TOKEN}).status_code == 401
 

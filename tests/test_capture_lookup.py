@@ -4,7 +4,7 @@ import hashlib
 
 import pytest
 
-from conftest import make_capture
+from conftest import log_in, make_capture
 
 
 def post(client, **overrides):
@@ -100,9 +100,9 @@ def test_report_prints_not_recorded_ip_truncation_typed_author_and_owner_respons
     assert "Ci dispiace, la aspettiamo." in text and "2 settimane fa" in text
 
 
-def test_case_page_shows_the_notes_typed_in_the_dialog_and_the_truncation(client):
+def test_case_page_shows_the_notes_typed_in_the_dialog_and_the_truncation(client, store):
     case_id = post(client, truncated=True, offence={"category": "insult", "notes": "Mai stato nostro cliente."})
-    page = client.get(f"/cases/{case_id}")
+    page = log_in(client, store.data_dir).get(f"/cases/{case_id}")
     html = page.get_data(as_text=True)
     assert page.status_code == 200, html[:500]
     assert "Mai stato nostro cliente." in html

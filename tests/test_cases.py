@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from conftest import b64, make_capture, png_bytes, tree_digest
+from conftest import b64, log_in, make_capture, png_bytes, tree_digest
 from server.store import Store
 
 
@@ -369,7 +369,7 @@ def test_withdrawal_erases_every_copy_and_keeps_only_the_proof(client, store):
     bundle = zipfile.ZipFile(io.BytesIO(client.get(f"/api/captures/{case_id}/bundle.zip").data))
     assert not [name for name in bundle.namelist() if "consent-request" in name]
     bundled = b"".join(bundle.read(name) for name in bundle.namelist())
-    page = client.get(f"/cases/{case_id}")
+    page = log_in(client, store.data_dir).get(f"/cases/{case_id}")
     assert page.status_code == 200 and case_id.encode() in page.data
     page = page.data
 

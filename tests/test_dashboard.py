@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import HOST, TOKEN, make_capture, png_bytes, tree_digest
-from server import dashboard
+from conftest import HOST, TOKEN, log_in, make_capture, png_bytes, tree_digest
+from server import dashboard, security
 
 TEMPLATES = Path(dashboard.__file__).parent / "templates"
 
@@ -16,9 +16,9 @@ pytestmark = pytest.mark.usefixtures("pinned_today")
 
 
 @pytest.fixture
-def browser_client(app):
-    """A browser on the dashboard: its own Host name, no Authorization header, a cookie jar."""
-    return app.test_client()
+def browser_client(app, store):
+    """A logged-in browser on the dashboard: its own Host name, no Authorization header, a cookie jar."""
+    return log_in(app.test_client(), store.data_dir)
 
 
 def get(client, path, **kwargs):
@@ -103,9 +103,9 @@ def test_forms_without_the_csrf_token_are_refused_and_change_nothing(client, bro
     other_site = post(browser_client, f"/cases/{case_id}/actions", {**form, "csrf_token": token},
                       headers={"Origin": "http://evil.example"})
     assert other_site.status_code == 400
-    # A browser that never loaded a page has no session, so no token can match.
+    # A browser that never logged in has no session: not even asked for a token.
     fresh = post(browser_client.application.test_client(), f"/cases/{case_id}/actions", {**form, "csrf_token": ""})
-    assert fresh.status_code == 400
+    assert fresh.status_code == 401
     assert tree_digest(store.data_dir) == before
     accepted = post(browser_client, f"/cases/{case_id}/actions", {**form, "csrf_token": token})
     assert accepted.status_code == 302 and accepted.headers["Location"].endswith(f"/cases/{case_id}#actions")
@@ -160,7 +160,7 @@ def test_offence_forms(client, browser_client, store):
 def test_documents_are_streamed_only_to_a_dashboard_session(client, browser_client):
     case_id = create(client)
     no_session = get(browser_client.application.test_client(), f"/cases/{case_id}/files/document.pdf")
-    assert no_session.status_code == 302 and no_session.headers["Location"] == f"/cases/{case_id}"
+    assert no_session.status_code == 401 and not no_session.data.startswith(b"%PDF")
     get(browser_client, f"/cases/{case_id}")
     answer = get(browser_client, f"/cases/{case_id}/files/document.pdf")
     assert answer.data.startswith(b"%PDF-") and "attachment" in answer.headers["Content-Disposition"]
@@ -225,7 +225,9 @@ def test_a_browser_clicks_through_a_testimonial_case(live_server):
             errors = []
             page.on("pageerror", lambda error: errors.append(str(error)))
             page.on("console", lambda message: message.type == "error" and errors.append(message.text))
-            page.goto(live_server.url + "/")
+            page.goto(f"{live_server.url}/login?key={security.new_login_key(live_server.data_dir)}")
+            expect(page.get_by_role("heading", level=1)).to_have_text("Benvenuto! Per prima cosa, la tua attività")
+            page.get_by_role("link", name="Più tardi").click()
             page.get_by_role("link", name=re.compile(case_id[-6:])).click()
             expect(page.get_by_role("heading", level=1)).to_contain_text(case_id[-6:])
             expect(page.locator("img[src$='screenshot.png']")).to_be_visible()

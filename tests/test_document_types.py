@@ -8,7 +8,7 @@ import zipfile
 import pytest
 from click.testing import CliRunner
 
-from conftest import HOST, TOKEN, make_capture
+from conftest import HOST, TOKEN, log_in, make_capture
 from server import create_app
 from server.cli import main
 from server.render import document_types, samples
@@ -54,6 +54,7 @@ def test_a_document_registered_alone_is_everywhere(registered, tmp_path):
     assert paths["/api/captures/{case_id}/thank-you.pdf"]["get"]["summary"] == THANKS.summary
 
     # the dashboard's button, and its download
+    log_in(client, registered.extensions["testimone.store"].data_dir)
     page = get(f"/cases/{case_id}").get_data(as_text=True)
     assert "Lettera di ringraziamento (PDF)" in page and f"/cases/{case_id}/files/thank-you.pdf" in page
     assert "Lettera di ringraziamento" not in get(f"/cases/{offence_id}").get_data(as_text=True)
@@ -81,5 +82,9 @@ def test_every_document_type_has_its_template_and_strings():
         assert (pdf.TEMPLATE_DIR / kind.template).is_file(), kind.name
         assert pdf.catalogue(kind.catalogue)["version"], kind.name
         assert kind.samples(), kind.name
-    for kind_name in ("testimonial", "offence"):  # every kind of case has exactly one main document
-        assert len([d for d in document_types.TYPES.values() if d.main and kind_name in d.kinds]) == 1
+    for kind_name in ("testimonial", "offence"):  # every case has exactly one main document that applies
+        mains = [d for d in document_types.TYPES.values() if d.main and kind_name in d.kinds]
+        records = [record for d in document_types.TYPES.values() if kind_name in d.kinds for _, record in d.samples()]
+        assert mains and records
+        for record in records:
+            assert len([d for d in mains if d.when(record)]) == 1, (kind_name, record.get("status"))

@@ -577,7 +577,7 @@ def test_every_literal_key_used_by_a_template_exists():
 
 # -- routes ------------------------------------------------------------------------------------------
 
-from conftest import TOKEN, make_capture  # noqa: E402
+from conftest import TOKEN, log_in, make_capture  # noqa: E402
 
 
 def create(client, kind="offence", **overrides) -> str:
@@ -1078,7 +1078,7 @@ def test_offence_fields_on_a_testimonial_are_refused(client, store, body, field)
 
 def test_dashboard_downloads_use_the_case_language_not_the_dashboards(client, app):
     from conftest import HOST
-    browser = app.test_client()
+    browser = log_in(app.test_client(), app.extensions["testimone.store"].data_dir)
     case_id = create(client, "testimonial")
     page = browser.get(f"/cases/{case_id}", base_url=f"http://{HOST}")
     token = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True)).group(1)
@@ -1092,3 +1092,21 @@ def test_dashboard_downloads_use_the_case_language_not_the_dashboards(client, ap
                  data={"csrf_token": token, "recipient_language": "it", "target": "person", "target_person": "",
                        "false_statements": ""}, follow_redirects=True)
     assert "target" not in (client.get(f"/api/captures/{offence}").json.get("offence") or {})  # refused: no name
+
+
+@pytest.mark.parametrize("lang", ["it", "en"])
+def test_no_heading_is_left_at_the_foot_of_a_page(sample_pdfs, lang):
+    for name, pdf in sample_pdfs.items():
+        if not name.endswith(lang):
+            continue
+        document = name.split(".")[0].removesuffix("_pending").removesuffix("_done")
+        strings = documents.catalogue(document)
+        headings = {str(v[lang]) for k, v in strings.items() if re.fullmatch(r"s\d+|strength_title|attribution|"
+                                                                             r"photo_title|edits_title|duration_title", k)}
+        pages = len(PdfReader(io.BytesIO(pdf)).pages)
+        for number in range(1, pages):
+            out = subprocess.run(["pdftotext", "-f", str(number), "-l", str(number), "-enc", "UTF-8", "-", "-"],
+                                 input=pdf, capture_output=True, check=True).stdout.decode()
+            body = out.split({"it": "Versione documento", "en": "Document version"}[lang])[0]
+            lines = [line.strip() for line in body.splitlines() if line.strip()]
+            assert lines and lines[-1] not in headings, (name, number, lines[-1])

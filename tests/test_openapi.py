@@ -13,6 +13,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from conftest import HOST, TOKEN, make_capture
+from server import security
 
 HEADERS = {"Host": HOST, "Authorization": f"Bearer {TOKEN}"}
 
@@ -63,7 +64,7 @@ NESTED = st.recursive(st.none() | st.integers() | st.text(max_size=3),
 @schema.include(path="/api/captures", method="POST").parametrize()
 @schema.given(when=EXTREME_DATES, nested=NESTED, depth=st.integers(min_value=0, max_value=400))
 @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
-def test_captures_survive_extreme_dates_and_nesting(case, client, when, nested, depth):
+def test_captures_survive_extreme_dates_and_nesting(case, client, store, when, nested, depth):
     if depth:  # the generated body, one field nested `depth` levels deep
         for _ in range(depth):
             nested = [nested]
@@ -76,4 +77,5 @@ def test_captures_survive_extreme_dates_and_nesting(case, client, when, nested, 
     if response.status_code == 201:
         links = response.json()["links"]
         assert client.get(links["document"]).status_code == 200
+        client.get(f"/login?key={security.new_login_key(store.data_dir)}")
         assert client.get(links["dashboard"]).status_code == 200

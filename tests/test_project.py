@@ -38,7 +38,8 @@ def test_every_imported_package_is_declared_and_justified():
     assert not unlisted, f"declared but not justified in docs/decisions/0002-dependencies.md: {sorted(unlisted)}"
 
 
-INTERNAL = {"ALLOWED_HOSTS", "SESSION_COOKIE_NAME", "SESSION_COOKIE_SAMESITE", "BACKGROUND", "TESTING"}
+INTERNAL = {"ALLOWED_HOSTS", "SESSION_COOKIE_NAME", "SESSION_COOKIE_SAMESITE", "SESSION_COOKIE_HTTPONLY",
+            "PERMANENT_SESSION_LIFETIME", "BACKGROUND", "TESTING"}
 
 
 def test_every_setting_is_in_the_readme_table():

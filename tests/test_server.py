@@ -35,6 +35,17 @@ def call(url, token=None, body=None, host=None):
         return error.code, json.loads(error.read())
 
 
+def answers_health(url: str, seconds=20) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if call(url + "/api/health")[0] == 200:
+                return True
+        except OSError:
+            time.sleep(0.1)
+    return False
+
+
 @pytest.fixture
 def served(tmp_path):
     port = free_port()
@@ -44,14 +55,7 @@ def served(tmp_path):
     process = subprocess.Popen([sys.executable, "-m", "server", "serve"], env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            if call(url + "/api/health")[0] == 200:
-                break
-        except OSError:
-            time.sleep(0.1)
-    else:
+    if not answers_health(url):
         process.kill()
         pytest.fail("server did not answer health: " + process.communicate()[0])
     yield url, env, tmp_path / "data"

@@ -1,6 +1,7 @@
 // The offline queue: every capture is stored in storage.local BEFORE it is sent, and removed only
 // after the server answered 201. Deliveries run one at a time (a Web Lock), so the popup's retry,
-// the alarm and a new capture never send the same item twice.
+// the alarm and a new capture never send the same item twice. Each item's id is its Idempotency-Key:
+// if a 201 is lost on the way back, the retry gets the same case (200) instead of a second one.
 import { api } from './api.js';
 import { postCapture } from './server.js';
 
@@ -45,16 +46,21 @@ async function patchItem(id, patch) {
   await saveQueue(items.map((item) => (item.id === id ? { ...item, ...patch } : item)));
 }
 
-// One attempt for one queued item; the caller holds the lock.
-async function deliver(item, settings) {
+// When it is sent, and whether it waited in the queue: the server compares clocks at delivery.
+function asSent(body, queued) {
+  return { ...body, context: { ...body.context, sent_at_client: new Date().toISOString(), queued } };
+}
+
+// One attempt for one queued item; the caller holds the lock. `queued`: sent later from the queue.
+async function deliver(item, settings, queued) {
   let outcome;
   try {
-    outcome = await postCapture(settings, item.body);
+    outcome = await postCapture(settings, asSent(item.body, queued), item.id);
   } catch (error) {
     await patchItem(item.id, { attempts: item.attempts + 1, error: `network: ${error.message}` });
     return { status: 'queued', reason: 'unreachable' };
   }
-  if (outcome.status === 201) {
+  if (outcome.status === 201 || outcome.status === 200) {
     await saveQueue((await listQueue()).filter((other) => other.id !== item.id));
     await remember(outcome.json, item.body);
     const { id, kind, sha256, links } = outcome.json;
@@ -72,7 +78,7 @@ export function deliverOne(id, settings) {
   return withLock(async () => {
     const item = (await listQueue()).find((other) => other.id === id);
     if (!item) return { status: 'saved', duplicate: true };
-    return deliver(item, settings);
+    return deliver(item, settings, false);
   });
 }
 
@@ -82,7 +88,7 @@ export function flushQueue(settings, { includeRejected = false } = {}) {
     const results = [];
     for (const item of await listQueue()) {
       if (item.rejected && !includeRejected) continue;
-      const result = await deliver(item, settings);
+      const result = await deliver(item, settings, true);
       results.push(result);
       if (result.reason === 'unreachable') break;
     }

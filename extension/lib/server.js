@@ -13,10 +13,11 @@ async function jsonOrNull(response) {
   }
 }
 
-export async function postCapture(settings, body) {
+/** `key`: the capture's Idempotency-Key, the same on every retry (a lost 201 then gives the same case). */
+export async function postCapture(settings, body, key) {
   const response = await fetch(`${settings.serverUrl}/api/captures`, {
     method: 'POST',
-    headers: headers(settings, { 'Content-Type': 'application/json' }),
+    headers: headers(settings, { 'Content-Type': 'application/json', 'Idempotency-Key': key }),
     body: JSON.stringify(body),
     credentials: 'omit',
   });
@@ -25,7 +26,7 @@ export async function postCapture(settings, body) {
 
 /** reachable: /api/health answers; paired: the token is accepted. */
 export async function serverStatus(settings) {
-  const status = { url: settings.serverUrl, reachable: false, paired: false, version: null, captures: [] };
+  const status = { url: settings.serverUrl, reachable: false, paired: false, version: null, captures: [], profileMissing: false };
   try {
     const health = await fetch(`${settings.serverUrl}/api/health`, { credentials: 'omit' });
     status.reachable = health.ok;
@@ -34,6 +35,8 @@ export async function serverStatus(settings) {
     const list = await fetch(`${settings.serverUrl}/api/captures?limit=5`, { headers: headers(settings), credentials: 'omit' });
     status.paired = list.ok;
     if (list.ok) status.captures = (await list.json()).items;
+    const profile = list.ok ? await fetch(`${settings.serverUrl}/api/profile`, { headers: headers(settings), credentials: 'omit' }) : null;
+    status.profileMissing = profile?.ok ? (await profile.json()).missing_fields.length > 0 : false;
   } catch {
     // Unreachable: the fields above already say so.
   }
@@ -65,15 +68,40 @@ export function countEventsWithin(ics, days, now) {
 }
 
 /**
- * The dashboard's "Connect the extension" page on the configured server shows the token in
- * <input id="pairing-token" value="…">; only that (loopback) origin is ever read.
+ * Pair this extension with the server: with the one-time code the dashboard handed over after the
+ * operator allowed it, or with a pasted token (which this checks). The server records this
+ * extension's origin and serves only it from then on. Returns {status, token?, version?, error?}:
+ * 'paired', 'unreachable' (nothing answers: not running, or another port), 'not-testimone' (something
+ * else answers there), 'refused' (wrong token), 'code-refused', 'wrong-address', 'error'.
  */
-export async function readPairingToken(serverUrl) {
-  const response = await fetch(`${serverUrl}/connect`, { credentials: 'omit' });
-  if (!response.ok) throw new Error(`HTTP ${response.status}`);
-  const match = (await response.text()).match(/id="pairing-token"[^>]*\svalue="([A-Za-z0-9_\-.~]+)"/);
-  if (!match) throw new Error('no pairing token on the Connect page');
-  return match[1];
+export async function pair(serverUrl, { token = '', code = null } = {}) {
+  let response;
+  try {
+    response = await fetch(`${serverUrl}/api/pair`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', ...(code ? {} : { Authorization: `Bearer ${token}` }) },
+      body: JSON.stringify(code ? { code } : {}),
+      credentials: 'omit',
+    });
+  } catch {
+    return { status: 'unreachable' };
+  }
+  const json = await jsonOrNull(response);
+  if (response.ok && json?.paired) return { status: 'paired', token: json.token ?? token, version: json.version };
+  const problem = json?.error?.code;
+  if (!problem) return { status: 'not-testimone' };
+  const known = { unauthorized: 'refused', pairing_code_refused: 'code-refused', host_not_allowed: 'wrong-address' };
+  return { status: known[problem] ?? 'error', error: json.error.message };
+}
+
+/** Is Testimone what answers at serverUrl? 'ok', 'unreachable' or 'not-testimone'. */
+export async function probe(serverUrl) {
+  try {
+    const health = await fetch(`${serverUrl}/api/health`, { credentials: 'omit' });
+    return (await jsonOrNull(health))?.status === 'ok' ? 'ok' : 'not-testimone';
+  } catch {
+    return 'unreachable';
+  }
 }
 
 /** Earlier cases of the same comment: by its permalink, else by the SHA-256 of its text. */

@@ -39,6 +39,9 @@ function render(status) {
     ? recent.slice(0, 5).map((entry) => item(`${messages[`kind_${entry.kind}`]} — ${authorName(entry.author) ?? messages.notFound}: ${(entry.text ?? '').slice(0, 60)}`))
     : [item(messages.noRecent)]));
   $('dashboard').href = `${server.url}/`;
+  // Until the business profile is complete every document prints "[… da completare]".
+  $('profile').hidden = !server.profileMissing;
+  $('profile-link').href = `${server.url}/settings?welcome=1`;
 }
 
 $('capture').addEventListener('click', async () => {
@@ -48,10 +51,12 @@ $('capture').addEventListener('click', async () => {
   else window.close();
 });
 $('retry').addEventListener('click', async () => render(await send('retry')));
-$('dashboard').addEventListener('click', (event) => {
-  event.preventDefault();
-  api.tabs.create({ url: event.currentTarget.href });
-});
+for (const link of [$('dashboard'), $('profile-link')]) {
+  link.addEventListener('click', (event) => {
+    event.preventDefault();
+    api.tabs.create({ url: event.currentTarget.href });
+  });
+}
 $('options').addEventListener('click', (event) => {
   event.preventDefault();
   api.runtime.openOptionsPage();

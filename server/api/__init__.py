@@ -11,6 +11,7 @@ from werkzeug.exceptions import HTTPException
 
 from ..domain.errors import DomainError, Invalid, NotAllowed, NotFound
 from ..errors import ApiError
+from ..render.pool import RenderBusy
 from ..security import check_token
 from ..store import StoreFull
 
@@ -55,6 +56,12 @@ def api_error(error: ApiError):
 def domain_error(error: DomainError):
     """What the rules refused, as the JSON error every API answer takes."""
     return api_error(ApiError(STATUS[type(error)], error.code, error.message, error.field))
+
+
+@bp.app_errorhandler(RenderBusy)
+def render_busy(error: RenderBusy):
+    body = ApiError(503, "busy", f"Too many documents are being made right now: try again in {error.retry_after} s.")
+    return jsonify(body.to_dict()), 503, {"Retry-After": str(error.retry_after)}
 
 
 @bp.app_errorhandler(HTTPException)

@@ -9,7 +9,7 @@ from ..domain.errors import Invalid
 from ..domain.legal import ADVICE
 from ..domain.schemas import check_url, parse_json_body
 from ..domain.vocabulary import KINDS, PLATFORMS
-from ..services import cases
+from ..services import cases, idempotency
 from ..store import decode_cursor, get_store
 from . import bp, only_parameters
 from .openapi import document, error_responses, json_response
@@ -43,13 +43,26 @@ def health():
 
 @bp.post("/captures")
 def create_capture():
+    key = idempotency.key_digest(request.headers.get(idempotency.HEADER))
     body = parse_json_body(request.get_data(cache=False))
-    record = cases.capture(get_store(), body, current_app.extensions.get("testimone.on_capture", []))
+    hooks = current_app.extensions.get("testimone.on_capture", [])
+    if key is None:
+        record = cases.capture(get_store(), body, hooks)
+    else:
+        record, replayed = current_app.extensions["testimone.deliveries"].capture_once(
+            key, lambda: cases.capture(get_store(), body, hooks, **{idempotency.RECORD_FIELD: key}))
+        if replayed:  # a retry whose first answer was lost: the same case again
+            return jsonify(_created(record)), 200, {"Location": links(record["id"])["self"],
+                                                    "Idempotent-Replayed": "true"}
+    return jsonify(_created(record)), 201, {"Location": links(record["id"])["self"]}
+
+
+def _created(record: dict) -> dict:
     answer = {"id": record["id"], "kind": record["kind"], "sha256": record["sha256"],
               "captured_at": record["captured_at"], "status": record["status"], "links": links(record["id"])}
     if kinds.of(record).advice:  # a negative but legitimate review is not an offence: say so every time
         answer["advice"] = ADVICE[record["language"]]
-    return jsonify(answer), 201, {"Location": answer["links"]["self"]}
+    return answer
 
 
 def _choice(name: str, allowed: list[str]) -> str | None:
@@ -123,8 +136,14 @@ OPENAPI_PATHS = {
     "/api/captures": {
         "post": {
             "summary": "Store a capture (testimonial or offence) with its evidence",
+            "parameters": [{"name": idempotency.HEADER, "in": "header", "required": False,
+                            "schema": {"type": "string", "pattern": "^[\\x21-\\x7e]{8,200}$"},
+                            "description": "One per capture, the same on every retry: a retry whose answer "
+                                           "was lost gets the case already made (200) instead of a second one"}],
             "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("CaptureInput")}}},
             "responses": {"201": json_response("Stored durably", _ref("CaptureCreated")),
+                          "200": json_response("Already stored under this Idempotency-Key: the same case",
+                                               _ref("CaptureCreated")),
                           **error_responses(400, 401, 403, 413, 507)}},
         "get": {
             "summary": "List cases, newest first",

@@ -107,7 +107,7 @@ def openapi_paths() -> dict:
         f"/api/captures/{{case_id}}/{kind.path}": {"get": {
             "summary": kind.summary,
             "parameters": [CASE_ID, _LANG] + [_OPTION_PARAMETERS[name] for name in kind.options],
-            "responses": {"200": _PDF, **error_responses(400, 401, 403, 404, 409)}}}
+            "responses": {"200": _PDF, **error_responses(400, 401, 403, 404, 409, 503)}}}
         for kind in document_types.TYPES.values()}
     return {**documents_paths, **_OPENAPI_PATHS}
 
@@ -115,7 +115,7 @@ def openapi_paths() -> dict:
 _OPENAPI_PATHS = {
     "/api/captures/{case_id}/document.pdf": {"get": {
         "summary": "Consent request (testimonial) or incident report (offence)", "parameters": [CASE_ID, _LANG],
-        "responses": {"200": _PDF, **error_responses(400, 401, 403, 404)}}},
+        "responses": {"200": _PDF, **error_responses(400, 401, 403, 404, 503)}}},
     "/api/captures/{case_id}/removal-demand/warnings": {"get": {
         "summary": "What the user must know before sending the removal demand (not printed in it)",
         "parameters": [CASE_ID, _LANG, _DAYS],

@@ -61,7 +61,7 @@ OPENAPI_PATHS = {
         "parameters": [CASE_ID],
         "responses": {"200": {"description": "The bundle (zip)",
                               "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}}},
-                      **error_responses(401, 403, 404)}}},
+                      **error_responses(401, 403, 404, 503)}}},
     "/api/verify": {"get": {
         "summary": "Recompute every stored hash, walk the audit chain, check timestamps",
         "parameters": [{"name": "case", "in": "query", "required": False, "schema": {"type": "string"},

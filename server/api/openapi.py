@@ -83,7 +83,8 @@ COMPONENTS = {
 def error_responses(*statuses: int) -> dict:
     reasons = {400: "Invalid request: the error names the field", 401: "Missing or wrong pairing token",
                403: "Host not allowed", 404: "No such case", 409: "Not allowed in the case's state",
-               413: "Body too large", 507: "Disk full: nothing was stored"}
+               413: "Body too large", 503: "Too many documents being made: retry after Retry-After seconds",
+               507: "Disk full: nothing was stored"}
     return {str(status): {"description": reasons[status],
                           "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
             for status in statuses}

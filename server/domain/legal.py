@@ -6,6 +6,7 @@ Saturday, Sunday or Italian public holiday is flagged with the working day befor
 is counted on: the cautious reading).
 """
 import calendar
+import functools
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -189,12 +190,17 @@ def non_working(day: date) -> str | None:
         return "saturday"
     if day.weekday() == 6:
         return "sunday"
-    return "holiday" if day in holidays.country_holidays("IT", years=day.year) else None
+    return "holiday" if day in _italian_holidays(day.year, "it_IT") else None
 
 
 def holiday_name(day: date, lang: str) -> str | None:
-    names = holidays.country_holidays("IT", years=day.year, language="it_IT" if lang == "it" else "en_US")
-    return names.get(day)
+    return _italian_holidays(day.year, "it_IT" if lang == "it" else "en_US").get(day)
+
+
+@functools.lru_cache(maxsize=64)
+def _italian_holidays(year: int, language: str):
+    """Building a year's table costs about 1 ms; lists compute several deadlines per case."""
+    return holidays.country_holidays("IT", years=year, language=language)
 
 
 def working_day_before(day: date) -> date:

@@ -21,6 +21,7 @@ LEGAL_TIME_ZONE = ZoneInfo("Europe/Rome")
 # Bounds for dates sent by pages and browsers, a day inside the years so that any offset stays in range.
 EARLIEST_DAY = date(1970, 1, 2)
 LATEST_DAY = date(2100, 12, 30)
+CLIENT_TIMES = ("captured_at_client", "screenshot_at_client", "sent_at_client")
 MAX_DEPTH = 32  # the deepest valid body nests 4 levels
 
 SCREENSHOT_TYPES = ["image/png", "image/jpeg", "image/webp"]
@@ -98,6 +99,11 @@ CAPTURE_SCHEMA = {
             "additionalProperties": False,
             "properties": {
                 "captured_at_client": text(64),
+                # The browser's clock when it took the screenshot, and when it sent this request (a
+                # capture from the offline queue is sent later: the clock check compares at delivery).
+                "screenshot_at_client": text(64),
+                "sent_at_client": text(64),
+                "queued": {"type": ["boolean", "null"], "description": "delivered from the offline queue"},
                 "timezone": text(64),
                 "user_agent": text(1000),
                 "extension_version": text(32),
@@ -309,7 +315,8 @@ def capture_from_body(body: dict) -> tuple[dict, dict]:
     check_url(post.get("url"), "post.url")
     check_datetime(body.get("posted_at"), "posted_at")
     context = body.get("context") or {}
-    check_datetime(context.get("captured_at_client"), "context.captured_at_client")
+    for name in CLIENT_TIMES:
+        check_datetime(context.get(name), f"context.{name}")
     from . import kinds  # kinds.py builds on this module's checks
 
     kind = body["kind"]
@@ -350,9 +357,9 @@ def capture_from_body(body: dict) -> tuple[dict, dict]:
         **({"truncated": True} if body.get("truncated") else {}),
         **({"owner_response": body["owner_response"]} if body.get("owner_response") else {}),
         "language": context.get("language") or "it",
-        "context": {name: context.get(name) for name in
-                    ("captured_at_client", "timezone", "user_agent", "extension_version", "server_ip",
-                     "language")},
+        "context": {**{name: context.get(name) for name in
+                       (*CLIENT_TIMES, "timezone", "user_agent", "extension_version", "server_ip", "language")},
+                    "queued": bool(context.get("queued"))},
         "screenshot_rect": (screenshot or {}).get("rect"),
         kind: part,
     }

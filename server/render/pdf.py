@@ -38,7 +38,7 @@ from weasyprint.urls import URLFetcher, URLFetcherResponse
 from ..domain import legal, profile as business_profile
 from ..domain import vocabulary
 from ..domain.vocabulary import LANGUAGES
-from . import document_types
+from . import document_types, pool
 
 LOGGER = logging.getLogger("testimone.documents")
 
@@ -266,7 +266,10 @@ def _record_view(record: dict, lang: str) -> dict:
     context = record.get("context") or {}
     posted = _timestamps(record.get("posted_at"), zone, lang)
     captured = _timestamps(record.get("captured_at"), zone, lang)
-    return {"zone": zone, "posted": posted, "captured": captured, "context": context,
+    shot = _timestamps(context.get("screenshot_at_client"), zone, lang)
+    browser_clock = catalogue("common")["browser_clock"][lang]
+    return {"zone": zone, "posted": posted, "captured": captured, "context": context, "shot": shot,
+            "shot_when": f"{shot['utc']} ({browser_clock})" if shot else (captured or {}).get("utc", ""),
             "short_id": record["id"][-6:], "sha256": record.get("sha256") or "",
             "author": record.get("author") or {}, "offence": record.get("offence") or {},
             "testimonial": record.get("testimonial") or {}}
@@ -391,18 +394,20 @@ def render(document: str, record: dict, profile: dict | None, lang: str, screens
     cached = _cached(key)
     if cached is not None:
         return cached
-    # One render at a time: WeasyPrint's font machinery is not known to be thread-safe, a local server
-    # has one user, and a second request for the same PDF then waits for the first instead of redoing it.
-    with _render_lock:
-        cached = _cached(key)
-        if cached is not None:
-            return cached
-        html = render_html(document, record, profile, lang, screenshot, issued_on=issued_on, **options)
-        pdf = write_pdf(html)
-        with _cache_lock:
-            _cache[key] = (record["id"], pdf)
-            while len(_cache) > CACHE_SIZE:
-                _cache.popitem(last=False)
+    if pool.current() is not None:  # the server: in a worker process (server/render/pool.py)
+        pdf = pool.run(write_pdf, render_html(document, record, profile, lang, screenshot, issued_on=issued_on,
+                                              **options))
+    else:
+        # In-process, one render at a time: WeasyPrint's font machinery is not known to be thread-safe.
+        with _render_lock:
+            cached = _cached(key)
+            if cached is not None:
+                return cached
+            pdf = write_pdf(render_html(document, record, profile, lang, screenshot, issued_on=issued_on, **options))
+    with _cache_lock:
+        _cache[key] = (record["id"], pdf)
+        while len(_cache) > CACHE_SIZE:
+            _cache.popitem(last=False)
     return pdf
 
 

@@ -121,9 +121,12 @@ def initial_state(fields: dict) -> dict:
     return {"status": kind.statuses[0], **kind.start(fields, today()), "background": "queued"}
 
 
-def capture(store, body: dict, after_capture=()) -> dict:
-    """Validate a capture and store it durably; then hand it to the background work (`after_capture`)."""
+def capture(store, body: dict, after_capture=(), **delivery) -> dict:
+    """Validate a capture and store it durably; then hand it to the background work (`after_capture`).
+    `delivery` (the Idempotency-Key's hash) goes into the canonical record, so that a record rebuilt
+    from capture.json still answers a retry with its case."""
     fields, files = schemas.capture_from_body(body)
+    fields.update(delivery)
     state = initial_state(fields)
     operator = (store.get_setting("profile") or {}).get("capture_operator")
     if operator:  # named only when the user said who captures (a setting; later the logged-in operator)

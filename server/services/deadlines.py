@@ -1,25 +1,57 @@
-"""Deadlines across every case: the soonest ones for the dashboard, and the iCalendar feed."""
+"""Deadlines across every case: the soonest ones for the dashboard, and the iCalendar feed.
+
+Both read the store's deadline index (cases by their soonest open deadline), never every case: the
+dashboard reads the first few, the feed the ones due within FEED_DAYS. A case's deadlines are computed
+again on reading (an open deadline turns missed with time alone).
+"""
+from datetime import date, timedelta
+from itertools import islice
+
 from ..domain import kinds
 from ..domain.errors import Invalid
 from ..domain.vocabulary import LANGUAGES
 from ..render import ics
 from . import cases
 
+# The calendar carries what falls due within about a year: a civil-damages term five years away joins
+# the feed when it comes within reach, and the feed stays small enough to refresh hourly.
+FEED_DAYS = 366
 
-def open_deadlines(store) -> list[tuple[dict, dict]]:
-    """(record, deadline) for every open deadline of a case not yet settled, soonest first."""
-    today = cases.today()
-    found = []
-    for record in cases.all_records(store):
+
+def _with_open(records, today: date):
+    """(record, its open deadlines) for each case not yet settled that has any."""
+    for record in records:
         kind = kinds.of(record)
         if not kind.deadlines or record["status"] in kind.settled:
             continue
-        found += [(record, d) for d in kind.deadlines(record, today) if d["status"] == "open"]
-    return sorted(found, key=lambda item: item[1]["due"])
+        deadlines = [d for d in kind.deadlines(record, today) if d["status"] == "open"]
+        if deadlines:
+            yield record, deadlines
+
+
+def _by_due(pairs) -> list[tuple[dict, dict]]:
+    return sorted(pairs, key=lambda item: item[1]["due"])
+
+
+def open_deadlines(store, until: date | None = None) -> list[tuple[dict, dict]]:
+    """(record, deadline) for every open deadline due before `until`, soonest first."""
+    today = cases.today()
+    records = store.with_deadlines(today.isoformat(), until and until.isoformat())
+    return _by_due((record, d) for record, deadlines in _with_open(records, today) for d in deadlines
+                   if until is None or d["due"] < until.isoformat())
+
+
+def soonest(store, count: int) -> list[tuple[dict, dict]]:
+    """The `count` soonest open deadlines. They belong to the `count` cases whose own soonest deadline
+    comes first, so only those cases are read."""
+    today = cases.today()
+    first = islice(_with_open(store.with_deadlines(today.isoformat()), today), count)
+    return _by_due((record, d) for record, deadlines in first for d in deadlines)[:count]
 
 
 def feed(store, lang: str, base_url: str) -> bytes:
-    """The iCalendar feed of every open deadline; `base_url` makes the links back to the dashboard."""
+    """The iCalendar feed of the open deadlines due within FEED_DAYS; `base_url` links back to the dashboard."""
     if lang not in LANGUAGES:
         raise Invalid("lang", "'lang' must be 'it' or 'en'.")
-    return ics.deadlines_feed(open_deadlines(store), lang, base_url)
+    until = cases.today() + timedelta(days=FEED_DAYS)
+    return ics.deadlines_feed(open_deadlines(store, until), lang, base_url)

@@ -44,9 +44,12 @@ def _parse_time(text) -> datetime | None:
 
 
 def clock_report(record: dict, ntp: dict | None = None) -> dict:
-    """Server clock, browser clock and their difference (server minus browser, in seconds)."""
+    """Server clock, browser clock and their difference (server minus browser, in seconds), both read
+    when the capture was delivered: a capture sent later from the offline queue compares the browser's
+    clock at sending, never its capture time (the wait in the queue is not a clock error)."""
     server = record.get("captured_at")
-    client = (record.get("context") or {}).get("captured_at_client")
+    context = record.get("context") or {}
+    client = context.get("sent_at_client") or (None if context.get("queued") else context.get("captured_at_client"))
     a, b = _parse_time(server), _parse_time(client)
     difference = round((a - b).total_seconds(), 3) if a and b else None
     return {"server": server, "client": client, "difference_seconds": difference,

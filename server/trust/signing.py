@@ -146,8 +146,8 @@ def sign_pdf(pdf_bytes: bytes, store=None, tsa_url: str | None = None,
     the same bytes and costs one timestamp, not two.
     """
     from flask import current_app
-    from pyhanko.sign import signers
 
+    from ..render import pool
     from .timestamps import split_credentials
 
     if store is None:
@@ -167,23 +167,33 @@ def sign_pdf(pdf_bytes: bytes, store=None, tsa_url: str | None = None,
         if cache_key in _cache:
             _cache.move_to_end(cache_key)
             return _cache[cache_key]
-    signer = signers.SimpleSigner.load(str(key_path), str(cert_path))
     if public_url and time.monotonic() < _tsa_down_until.get(public_url, 0):
-        return _sign(pdf_bytes, signer, None, reason)  # the TSA failed a moment ago: do not wait for it again
-    if public_url:
-        try:
-            signed = _sign(pdf_bytes, signer, _stamper(public_url, credentials), reason)
-        except Exception as error:  # pyHanko wraps network failures in several types; sign without it
-            log.warning("PDF signed without a timestamp: TSA %s failed: %s", public_url, error)
-            _tsa_down_until[public_url] = time.monotonic() + TSA_BACKOFF
-            return _sign(pdf_bytes, signer, None, reason)  # not cached: a later download tries the TSA again
-    else:
-        signed = _sign(pdf_bytes, signer, None, reason)
+        # The TSA failed a moment ago: do not wait for it again (and do not cache: a later download tries it).
+        return pool.run(sign_with_files, pdf_bytes, key_path, cert_path, None, {}, reason)[0]
+    signed, tsa_error = pool.run(sign_with_files, pdf_bytes, key_path, cert_path, public_url, credentials, reason)
+    if tsa_error is not None:
+        log.warning("PDF signed without a timestamp: TSA %s failed: %s", public_url, tsa_error)
+        _tsa_down_until[public_url] = time.monotonic() + TSA_BACKOFF
+        return signed
     with _cache_lock:
         _cache[cache_key] = signed
         while len(_cache) > CACHE_SIZE:
             _cache.popitem(last=False)
     return signed
+
+
+def sign_with_files(pdf_bytes: bytes, key_path, cert_path, public_url, credentials, reason) -> tuple[bytes, str | None]:
+    """(signed PDF, the TSA's error or None): the CPU-heavy part of sign_pdf, run in a render worker
+    when the server has one (server/render/pool.py)."""
+    from pyhanko.sign import signers
+
+    signer = signers.SimpleSigner.load(str(key_path), str(cert_path))
+    if public_url:
+        try:
+            return _sign(pdf_bytes, signer, _stamper(public_url, credentials), reason), None
+        except Exception as error:  # pyHanko wraps network failures in several types; sign without it
+            return _sign(pdf_bytes, signer, None, reason), str(error)
+    return _sign(pdf_bytes, signer, None, reason), None
 
 
 def init_app(app, explicit_config: bool = False) -> None:

@@ -30,18 +30,19 @@ try {
     const rect = node.getBoundingClientRect();
     return [Math.round(window.mozInnerScreenX + rect.left + 20), Math.round(window.mozInnerScreenY + rect.top + rect.height / 2)];
   });
-  // The extension's item sits near the end of the menu, before the inspector's; how many items follow
-  // it depends on the build, so the nearest positions are tried in turn (Escape closes a wrong pick).
+  // Firefox puts the extension's item last in the page's context menu: one Up from the top selects it.
+  // Without a window manager the keyboard goes to the focused window: focus Firefox's first. A busy
+  // machine can be slow to open the menu, hence a few attempts (Escape closes a menu left open).
   let dialog = null;
-  let ups = 0;
-  for (ups of [1, 2, 3]) {
+  let attempts = 0;
+  while (!dialog && attempts < 3) {
+    attempts += 1;
+    xdotool('search', '--onlyvisible', '--class', 'firefox', 'windowfocus', '--sync');
     xdotool('mousemove', x, y, 'click', 3);
-    await sleep(700);
-    xdotool('key', '--delay', 120, ...Array(ups).fill('Up'), 'Return');
-    dialog = await page.waitForSelector('>>> section[role="dialog"]', { timeout: 4000 }).catch(() => null);
-    if (dialog) break;
-    xdotool('key', 'Escape');
-    await page.bringToFront();
+    await sleep(1000 * attempts);
+    xdotool('key', '--delay', 150, 'Up', 'Return');
+    dialog = await page.waitForSelector('>>> section[role="dialog"]', { timeout: 5000 }).catch(() => null);
+    if (!dialog) xdotool('key', 'Escape');
   }
   if (!dialog) throw new Error('the context menu item did not open the dialog');
   const author = await page.$eval('>>> section[role="dialog"] dd', (node) => node.textContent);
@@ -51,7 +52,7 @@ try {
     const node = document.querySelector('[data-testimone-ui=dialog]').shadowRoot.querySelector('.result');
     return !node.hidden && { state: node.dataset.state, text: node.textContent };
   }, { timeout: 30000 }).then((handle) => handle.jsonValue());
-  stdout.write(`${JSON.stringify({ ups, author, text, result, userAgent: await browser.userAgent() })}\n`);
+  stdout.write(`${JSON.stringify({ attempts, author, text, result, userAgent: await browser.userAgent() })}\n`);
 } finally {
   await browser.close();
 }

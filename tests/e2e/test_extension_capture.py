@@ -33,6 +33,17 @@ def pick(browser, page, selector):
     page.locator('section[role="dialog"]').wait_for()
 
 
+def capture_fake_review_while_down(browser, testimone) -> dict:
+    """With the server stopped, capture a TripAdvisor review as an offence: it waits in the queue."""
+    testimone.stop()
+    page = browser.open(TRIPADVISOR_RESTAURANT)
+    pick(browser, page, 'div[data-automation="reviewCard"] span.yCeTE >> nth=3')
+    page.select_option('select[name="category"]', "fake_review")
+    page.click('button[data-action="offence"]')
+    page.locator('.result[data-state="queued"]').wait_for(timeout=20000)
+    return browser.storage()["queue"]
+
+
 def saved_id(page) -> str:
     page.locator('.result:not([hidden])').wait_for(timeout=20000)
     result = page.locator('.result[data-state="saved"]')
@@ -123,13 +134,7 @@ def test_tripadvisor_review_as_testimonial(browser, testimone):
 
 
 def test_server_down_queues_then_delivers_exactly_once(browser, testimone):
-    testimone.stop()
-    page = browser.open(TRIPADVISOR_RESTAURANT)
-    pick(browser, page, 'div[data-automation="reviewCard"] span.yCeTE >> nth=3')
-    page.select_option('select[name="category"]', "fake_review")
-    page.click('button[data-action="offence"]')
-    page.locator('.result[data-state="queued"]').wait_for(timeout=20000)
-    queue = browser.storage()["queue"]
+    queue = capture_fake_review_while_down(browser, testimone)
     assert len(queue) == 1 and queue[0]["body"]["author"]["name"] == "Winifred T"
 
     popup = browser.extension_page("popup/popup.html")

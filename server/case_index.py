@@ -1,0 +1,187 @@
+"""The case index: what lists, filters, search and the deadline feed read, in one SQLite file.
+
+It is derived data. The records stay the record of truth; this index can be deleted at any time and
+is rebuilt from them (`rebuild`). It exists so that reading a page of cases costs the page, not the
+number of cases: a page is a keyset query on `seq` (the order cases were stored in, newest first),
+filters use plain indexes, and text search uses SQLite's FTS5 full-text index. FTS5 ships with the
+standard library's sqlite3 and its `unicode61` tokeniser with `remove_diacritics 2` folds case and
+accents, so "citta" finds "città" and "CUOCO" finds "cuoco"; every word of a query is a prefix
+("cuoc" finds "cuoco") and all of them must match.
+
+The owner of the index (the store) serialises writes; reads may come from any thread.
+"""
+import json
+import re
+import sqlite3
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS cases (
+    seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, kind TEXT NOT NULL, status TEXT NOT NULL,
+    platform TEXT, permalink TEXT, text_sha256 TEXT, summary TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS cases_kind ON cases (kind, seq);
+CREATE INDEX IF NOT EXISTS cases_status ON cases (status, seq);
+CREATE INDEX IF NOT EXISTS cases_platform ON cases (platform, seq);
+CREATE INDEX IF NOT EXISTS cases_permalink ON cases (permalink);
+CREATE INDEX IF NOT EXISTS cases_text_sha256 ON cases (text_sha256);
+CREATE TABLE IF NOT EXISTS deadlines (
+    seq INTEGER NOT NULL REFERENCES cases (seq) ON DELETE CASCADE, due TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS deadlines_due ON deadlines (due, seq);
+CREATE VIRTUAL TABLE IF NOT EXISTS words USING fts5 (
+    text, author, tokenize='unicode61 remove_diacritics 2');
+"""
+WORD = re.compile(r"\w+")
+
+
+class CaseIndex:
+    def __init__(self, path: Path | str):
+        self.path = str(path)
+        self._local = threading.local()
+        self._connections = []  # every thread's, to close them all
+        with self._db() as db:
+            db.executescript(SCHEMA)
+
+    def _db(self) -> sqlite3.Connection:
+        """One connection per thread (sqlite3 connections are not shared across threads)."""
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)  # closed by close()
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")  # derived data: a lost tail is rebuilt, not fatal
+            db.execute("PRAGMA foreign_keys=ON")
+            db.execute("PRAGMA secure_delete=ON")  # erased text is overwritten, not left in free pages
+            self._local.db = db
+            self._connections.append(db)
+        return db
+
+    def close(self) -> None:
+        for db in self._connections:
+            db.close()
+        self._connections.clear()
+        self._local = threading.local()
+
+    # -- writing ----------------------------------------------------------------------------------
+
+    @contextmanager
+    def _transaction(self):
+        db = self._db()
+        db.execute("BEGIN")
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    def put(self, seq: int, entry: dict) -> None:
+        """Add or replace one case. `entry`: id, kind, status, platform, text, author, summary (any
+        JSON the lists show), dues (the ISO dates of its open deadlines)."""
+        with self._transaction() as db:
+            self._delete(db, seq)
+            self._insert(db, seq, entry)
+
+    def remove(self, case_id: str) -> None:
+        with self._transaction() as db:
+            row = db.execute("SELECT seq FROM cases WHERE id = ?", (case_id,)).fetchone()
+            if row:
+                self._delete(db, row[0])
+
+    def rebuild(self, entries) -> None:
+        """Empty the index and fill it from (seq, entry) pairs, in one transaction."""
+        with self._transaction() as db:
+            for table in ("deadlines", "cases", "words"):
+                db.execute(f"DELETE FROM {table}")
+            for seq, entry in entries:
+                self._insert(db, seq, entry)
+
+    @staticmethod
+    def _delete(db: sqlite3.Connection, seq: int) -> None:
+        if db.execute("DELETE FROM cases WHERE seq = ?", (seq,)).rowcount:
+            db.execute("DELETE FROM words WHERE rowid = ?", (seq,))
+
+    @staticmethod
+    def _insert(db: sqlite3.Connection, seq: int, entry: dict) -> None:
+        db.execute("INSERT INTO cases (seq, id, kind, status, platform, permalink, text_sha256, summary) "
+                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                   (seq, entry["id"], entry["kind"], entry["status"], entry.get("platform"), entry.get("permalink"),
+                    entry.get("text_sha256"), json.dumps(entry["summary"], ensure_ascii=False, separators=(",", ":"))))
+        db.execute("INSERT INTO words (rowid, text, author) VALUES (?, ?, ?)",
+                   (seq, entry.get("text") or "", entry.get("author") or ""))
+        db.executemany("INSERT INTO deadlines (seq, due) VALUES (?, ?)",
+                       [(seq, due) for due in sorted(set(entry.get("dues", [])))])
+
+    def set_meta(self, key: str, value: str) -> None:
+        self._db().execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    def meta(self, key: str) -> str | None:
+        row = self._db().execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    # -- reading ----------------------------------------------------------------------------------
+
+    def page(self, kind=None, status=None, platform=None, q=None, limit=50, before=None, permalink=None,
+             text_sha256=None):
+        """Summaries newest first and the `seq` to pass as `before` for the next page (or None).
+        `permalink` and `text_sha256`: the cases with that permalink or that text (either)."""
+        # With a text query the FTS table leads, in its own rowid order (its rowid is `seq`), so SQLite
+        # stops after `limit` matches instead of sorting every match.
+        key = "w.rowid" if q is not None else "c.seq"
+        where, params = [], []
+        for column, value in (("kind", kind), ("status", status), ("platform", platform)):
+            if value is not None:
+                where.append(f"c.{column} = ?")
+                params.append(value)
+        same = [(column, value) for column, value in (("permalink", permalink), ("text_sha256", text_sha256))
+                if value is not None]
+        if same:
+            where.append("(" + " OR ".join(f"c.{column} = ?" for column, _ in same) + ")")
+            params += [value for _, value in same]
+        if before is not None:
+            where.append(f"{key} < ?")
+            params.append(before)
+        source = "cases c"
+        if q is not None:
+            match = fts_query(q)
+            if match is None:
+                return [], None
+            source = "words w JOIN cases c ON c.seq = w.rowid"
+            where.insert(0, "words MATCH ?")
+            params.insert(0, match)
+        sql = (f"SELECT c.seq, c.summary FROM {source}"
+               + (f" WHERE {' AND '.join(where)}" if where else "")
+               + f" ORDER BY {key} DESC LIMIT ?")
+        rows = self._db().execute(sql, (*params, limit + 1)).fetchall()
+        next_before = rows[limit - 1][0] if len(rows) > limit else None
+        return [json.loads(summary) for _, summary in rows[:limit]], next_before
+
+    def with_deadlines(self, since: str, until: str | None = None):
+        """Summaries of the cases with a deadline due from `since` (and before `until`), soonest first,
+        each case once; a generator, so a caller that wants the first few reads only those."""
+        rows = self._db().execute(
+            "SELECT c.id, c.summary FROM deadlines d JOIN cases c ON c.seq = d.seq "
+            "WHERE d.due >= ? AND d.due < ? ORDER BY d.due, d.seq", (since, until or "9999-12-31"))
+        seen = set()
+        for case_id, summary in rows:
+            if case_id not in seen:
+                seen.add(case_id)
+                yield json.loads(summary)
+
+    def purge(self) -> None:
+        """After an erasure: no trace of deleted text may stay in the file. secure_delete zeroes freed
+        pages; "optimize" merges the full-text segments (dropping the deleted words' entries); the WAL
+        checkpoint writes everything back and empties the log."""
+        db = self._db()
+        db.execute("INSERT INTO words (words) VALUES ('optimize')")
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def count(self) -> int:
+        return self._db().execute("SELECT COUNT(*) FROM cases").fetchone()[0]
+
+
+def fts_query(text: str) -> str | None:
+    """A user's words as an FTS5 query: every word a quoted prefix, all required. None: no words."""
+    words = WORD.findall(text)
+    return " AND ".join(f'"{word}"*' for word in words) if words else None

@@ -1,0 +1,195 @@
+"""The case index (server/case_index.py) on a real SQLite file: paging, filters, search, deadlines."""
+import threading
+
+import pytest
+
+from server.case_index import CaseIndex, fts_query
+
+
+def entry(n, kind="offence", status="documented", platform="facebook", text=None, author=None, dues=()):
+    return {"id": f"case-{n}", "kind": kind, "status": status, "platform": platform,
+            "text": text if text is not None else f"commento numero {n}", "author": author or f"Persona {n}",
+            "summary": {"id": f"case-{n}", "n": n}, "dues": list(dues)}
+
+
+@pytest.fixture
+def index(tmp_path):
+    index = CaseIndex(tmp_path / "index.sqlite3")
+    yield index
+    index.close()
+
+
+def ids(summaries):
+    return [summary["n"] for summary in summaries]
+
+
+def test_pages_newest_first_with_a_keyset_cursor(index):
+    for n in range(1, 8):
+        index.put(n, entry(n))
+    first, before = index.page(limit=3)
+    second, before2 = index.page(limit=3, before=before)
+    third, before3 = index.page(limit=3, before=before2)
+    assert (ids(first), ids(second), ids(third)) == ([7, 6, 5], [4, 3, 2], [1])
+    assert before3 is None
+
+
+def test_a_page_that_ends_exactly_has_no_next_cursor(index):
+    for n in range(1, 4):
+        index.put(n, entry(n))
+    assert index.page(limit=3)[1] is None
+
+
+def test_filters_combine(index):
+    index.put(1, entry(1, kind="testimonial", status="consent_requested", platform="tripadvisor"))
+    index.put(2, entry(2, platform="tripadvisor"))
+    index.put(3, entry(3))
+    assert ids(index.page(kind="offence")[0]) == [3, 2]
+    assert ids(index.page(platform="tripadvisor")[0]) == [2, 1]
+    assert ids(index.page(kind="offence", platform="tripadvisor")[0]) == [2]
+    assert ids(index.page(status="consent_requested")[0]) == [1]
+    assert index.page(kind="offence", status="consent_requested") == ([], None)
+
+
+@pytest.mark.parametrize("query, expected", [
+    ("citta", [1]),            # accents folded
+    ("CITTÀ", [1]),            # case folded
+    ("cuoc", [2]),             # a word is a prefix
+    ("cuoco incapace", [2]),   # every word must match
+    ("cuoco gentile", []),
+    ("ottavio", [2]),          # the author's name is searched too
+    ("inesistente", []),
+])
+def test_search_folds_case_and_accents_and_matches_prefixes(index, query, expected):
+    index.put(1, entry(1, text="La migliore pizza della città, personale gentile."))
+    index.put(2, entry(2, text="Il cuoco è un incapace.", author="Ottavio Inventato"))
+    assert ids(index.page(q=query)[0]) == expected
+
+
+@pytest.mark.parametrize("hostile", ['"', '"cuoco', "cuoco*", "NEAR(a b)", "a OR b", "-cuoco", "text:cuoco",
+                                     "^cuoco", "(((", "'; DROP TABLE cases; --"])
+def test_search_syntax_in_the_query_is_taken_as_words(index, hostile):
+    index.put(1, entry(1, text="Il cuoco è un incapace."))
+    summaries, _ = index.page(q=hostile)  # must not raise
+    assert ids(summaries) in ([], [1])
+    assert index.count() == 1
+
+
+def test_a_query_without_words_matches_nothing(index):
+    index.put(1, entry(1))
+    assert fts_query("?!  ..") is None
+    assert index.page(q="?!") == ([], None)
+
+
+def test_search_pages_with_the_same_cursor(index):
+    for n in range(1, 11):
+        index.put(n, entry(n, text="pizza" if n % 2 else "pasta"))
+    first, before = index.page(q="pizza", limit=3)
+    second, _ = index.page(q="pizza", limit=3, before=before)
+    assert (ids(first), ids(second)) == ([9, 7, 5], [3, 1])
+
+
+def test_put_replaces_and_remove_erases_every_trace(index):
+    index.put(1, entry(1, text="vecchio testo", dues=["2027-01-10"]))
+    index.put(1, entry(1, status="withdrawn", text="nuovo testo", dues=["2027-02-10"]))
+    assert ids(index.page(q="vecchio")[0]) == []
+    assert ids(index.page(status="withdrawn")[0]) == [1]
+    assert [s["n"] for s in index.with_deadlines("2027-01-01")] == [1]
+    index.remove("case-1")
+    assert index.count() == 0
+    assert index.page(q="nuovo") == ([], None)
+    assert list(index.with_deadlines("2000-01-01")) == []
+    index.remove("case-1")  # removing twice is harmless
+
+
+def test_deadlines_soonest_first_and_only_from_a_day(index):
+    index.put(1, entry(1, dues=["2027-03-01"]))
+    index.put(2, entry(2, dues=["2026-12-15", "2031-01-01"]))
+    index.put(3, entry(3, dues=["2025-01-01"]))
+    index.put(4, entry(4))
+    assert [s["n"] for s in index.with_deadlines("2026-12-01")] == [2, 1]
+    assert [s["n"] for s in index.with_deadlines("2026-12-01", until="2027-01-01")] == [2]
+    assert [s["n"] for s in index.with_deadlines("2027-01-01")] == [1, 2]  # each case once, by its soonest
+
+
+def test_rebuild_replaces_everything_and_survives_reopening(tmp_path):
+    path = tmp_path / "index.sqlite3"
+    index = CaseIndex(path)
+    index.put(1, entry(1, text="da dimenticare"))
+    index.rebuild((n, entry(n)) for n in (5, 6))
+    index.set_meta("generation", "42")
+    index.close()
+    reopened = CaseIndex(path)
+    assert ids(reopened.page()[0]) == [6, 5]
+    assert reopened.page(q="dimenticare") == ([], None)
+    assert reopened.meta("generation") == "42"
+    assert reopened.meta("missing") is None
+    reopened.close()
+
+
+def test_a_failed_write_leaves_the_index_as_it_was(index):
+    index.put(1, entry(1))
+    with pytest.raises(KeyError):
+        index.put(2, {"id": "case-2", "kind": "offence"})  # no status: refused inside the transaction
+    assert index.count() == 1
+    assert ids(index.page()[0]) == [1]
+
+
+def test_reads_from_other_threads(index):
+    for n in range(1, 4):
+        index.put(n, entry(n))
+    seen = []
+    threads = [threading.Thread(target=lambda: seen.append(ids(index.page()[0]))) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert seen == [[3, 2, 1]] * 4
+
+
+# -- the index inside the store ----------------------------------------------------------------------
+
+def test_withdrawal_leaves_no_trace_of_the_text_in_the_index_files(client, store, sample_capture):
+    words = "Zabaglione memorabile servito da Ermenegilda"
+    case_id = client.post("/api/captures", json=sample_capture("testimonial", text=words)).json["id"]
+    assert [item["id"] for item in client.get("/api/captures?q=zabaglione").json["items"]] == [case_id]
+    client.post(f"/api/captures/{case_id}/revocation", json={"received_at": "2026-11-23", "received_via": "email"})
+    assert client.get("/api/captures?q=zabaglione").json["items"] == []
+    for path in store.data_dir.glob("index.sqlite3*"):
+        content = path.read_bytes()
+        for word in ("Zabaglione", "zabaglione", "Ermenegilda", "ermenegilda"):
+            assert word.encode() not in content, (path.name, word)
+
+
+def test_the_index_is_rebuilt_when_the_last_process_did_not_close_it(tmp_path, sample_capture):
+    from conftest import LocalClient
+
+    from server import create_app
+
+    def app_and_client():
+        app = create_app({"DATA_DIR": str(tmp_path / "data"), "TOKEN": "test-token-0123456789", "TESTING": True})
+        app.test_client_class = LocalClient
+        return app, app.test_client()
+
+    app, client = app_and_client()
+    first = client.post("/api/captures", json=sample_capture(text="Prima cattura")).json["id"]
+    store = app.extensions["testimone.store"]
+    # A crash between the journal's fsync and the index's update: the index has an older version.
+    store._index.put(1, {"id": first, "kind": "offence", "status": "documented", "text": "altro",
+                         "summary": {"id": first}})
+    store._index.close()
+    store._journal.close(), store._audit.close(), store._lock_file.close()  # killed: close() never ran
+    app, client = app_and_client()
+    assert [item["id"] for item in client.get("/api/captures?q=prima").json["items"]] == [first]
+    assert client.get("/api/captures?q=altro").json["items"] == []
+    app.extensions["testimone.store"].close()
+
+
+def test_a_damaged_index_file_is_replaced(tmp_path, sample_capture):
+    from server.store import Store
+
+    store = Store(tmp_path)
+    store.close()
+    (tmp_path / "index.sqlite3").write_bytes(b"not a database at all" * 100)
+    reopened = Store(tmp_path)
+    assert reopened.list() == ([], None)
+    reopened.close()
