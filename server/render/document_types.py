@@ -73,13 +73,10 @@ def by_path(path: str) -> DocumentType | None:
 
 
 def main_for(record: dict) -> DocumentType:
-    """The case's main document, or the one that supersedes it once it no longer applies (a withdrawn
-    testimonial's takedown checklist replaces its consent request)."""
-    main = next(d for d in TYPES.values() if d.main and record["kind"] in d.kinds)
-    successor = TYPES.get(main.superseded_by or "")
-    if not main.applies(record) and successor is not None and successor.applies(record):
-        return successor
-    return main
+    """The case's main document: the first one marked main that applies to it (a withdrawn testimonial's
+    is its takedown checklist), else the first for its kind (which then says why it does not apply)."""
+    mains = [d for d in TYPES.values() if d.main and record["kind"] in d.kinds]
+    return next((d for d in mains if d.when(record)), mains[0])
 
 
 def for_case(record: dict) -> list[DocumentType]:
@@ -262,7 +259,7 @@ register(DocumentType(
     summary="Formal removal demand (diffida), offence cases only", options=("deadline_days",),
     context=_removal_demand, samples=lambda: [("removal_demand", samples.offence())]))
 register(DocumentType(
-    "takedown", kinds=("testimonial",), path="takedown.pdf", file_stem="takedown",
+    "takedown", kinds=("testimonial",), path="takedown.pdf", file_stem="takedown", main=True,
     label={"it": "Conferma di rimozione (PDF)", "en": "Takedown confirmation (PDF)"},
     summary="Takedown checklist, or the confirmation for the author once every placement is removed",
     when=lambda record: _withdrawal(record) is not None,
