@@ -209,6 +209,11 @@ class CaseFiles:
         """Whether the case folder holds `name`, listed in the record or not (a write cut short leaves one)."""
         return bool(SAFE_NAME.match(case_id) and SAFE_NAME.match(name)) and (self.cases_dir / case_id / name).exists()
 
+    def anchors_file(self) -> bytes | None:
+        """anchors.jsonl as it is (None before the first anchor)."""
+        path = self.data_dir / ANCHORS
+        return path.read_bytes() if path.exists() else None
+
     def audit_lines(self, case_id: str | None = None) -> list[bytes]:
         """The complete lines of audit.log, verbatim (only the case's when `case_id` is given; lines that
         are not JSON are left out then: `testimone verify` names them)."""

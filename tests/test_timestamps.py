@@ -1,8 +1,10 @@
 """RFC 3161 timestamps against a real TSA on loopback (`openssl ts -reply`), never the internet."""
+import io
 import json
 import socket
 import subprocess
 import threading
+import zipfile
 from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -423,6 +425,10 @@ def test_audit_chain_anchors_catch_a_dropped_tail_and_name_unanchored_lines(tmp_
                         headers={"Authorization": f"Bearer {TOKEN}"})
     assert answer.status_code == 200
     assert read_anchors(store.data_dir)[-1]["seq"] > anchored["seq"]
+    with zipfile.ZipFile(io.BytesIO(answer.data)) as archive:  # the lawyer's copy of the anchors
+        bundled = archive.read(f"testimone-{case_id}/anchors.jsonl")
+    assert bundled == (store.data_dir / "anchors.jsonl").read_bytes()
+    assert json.loads(bundled.splitlines()[-1])["seq"] == read_anchors(store.data_dir)[-1]["seq"]
     close(app)
 
     path = tmp_path / "data" / "audit.log"

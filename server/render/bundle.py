@@ -6,6 +6,9 @@
                            HTML, RFC 3161 timestamp .tsq/.tsr/.pem, second-witness reports...)
       documents/<name>.pdf the case's signed PDFs (server/render/document_types.py: in_bundle)
       audit.jsonl          the case's events from the hash-chained audit log, lines verbatim
+      anchors.jsonl        the RFC 3161 timestamps of the whole log's newest line so far (the export's own
+                           last): a copy out of the computer's reach, so that a log cut short at home
+                           no longer matches what the lawyer holds
       manifest.json        every file above with path, bytes, sha256
       manifest.sig         detached CMS signature of manifest.json by this install's key
       signer.pem           the certificate of that key (self-signed)
@@ -56,6 +59,9 @@ def build(store, record: dict, documents: dict | None = None, pdf_note: str | No
     for name, data in (documents or {}).items():
         files[f"documents/{name}"] = data
     files["audit.jsonl"] = b"".join(line + b"\n" for line in store.audit_lines(case_id))
+    anchors = store.anchors_file()
+    if anchors:
+        files["anchors.jsonl"] = anchors
 
     stamp = record.get("timestamp") or {}
     manifest = {
