@@ -19,7 +19,8 @@ they see the same machine noise. Reported per size:
   list       GET /api/captures?limit=50 (page 1), and a far page: up to page 1,000 (cursor walked beforehand)
   kind=      GET /api/captures?kind=offence;  q= common / rare word
   dashboard  GET / (the case list page), when the server lets this benchmark in without a login
-  ics        GET /api/deadlines.ics (size of the answer too)
+  ics        GET /api/deadlines.ics, the first time (built; size of the answer too)
+  ics kept   the same, polled again with nothing changed (the kept feed)
   rss        the server's resident memory after all of the above
   bare       the bare endpoint's p50, for the ratios
 
@@ -260,6 +261,7 @@ def measure(count: int, requests: int, work: Path) -> dict:
         result["dashboard"] = p50(real, "/", max(3, requests // 5))
         status, ics, elapsed = real.get("/api/deadlines.ics")
         result["ics"], result["ics_kib"] = (elapsed, len(ics) / 1024) if status == 200 else (None, None)
+        result["ics kept"] = p50(real, "/api/deadlines.ics", requests)  # polled again, nothing changed
         result["rss_mib"] = rss_mib(server.pid)
         return result
     finally:

@@ -48,7 +48,8 @@ class CaseIndex:
         """One connection per thread (sqlite3 connections are not shared across threads)."""
         db = getattr(self._local, "db", None)
         if db is None:
-            db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)  # closed by close()
+            db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,  # closed by close()
+                                 uri=self.path.startswith("file:"))  # a file: URI: an index in memory
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")  # derived data: a lost tail is rebuilt, not fatal
             db.execute("PRAGMA foreign_keys=ON")

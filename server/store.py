@@ -1,19 +1,24 @@
 """Records (TinyDB) and evidence files: the only module that touches the data directory.
 
 Layout (docs/architecture.md, "The data directory"):
-    testimone.json   TinyDB snapshot of every table (rewritten only at start-up and after an erasure)
-    journal.jsonl    every change since the snapshot, one fsynced line each
+    testimone.json   TinyDB snapshot of the settings table
+    records/         the cases table: one TinyDB document per file, <doc id>-<case id>.json
+    journal.jsonl    every change since the last compaction, one fsynced line each: the commit point
     audit.log        append-only, hash-chained events (server/domain/integrity.py)
     cases/<id>/      write-once evidence files and capture.json, the canonical record
+    index.sqlite3    the case index (server/case_index.py): derived, rebuilt from the records
 
-Reads are served from memory (TinyDB on MemoryStorage). A write appends one journal line, so its cost
-does not grow with the number of stored cases; the snapshot absorbs the journal when the store opens.
-Every write holds one lock, and is on disk (fsync) before the call returns.
+Only the names of the record files are held in memory, so opening the store costs one directory
+listing and its memory does not grow with the cases (docs/decisions/0005-record-files.md); a record is
+read from its file when asked for, lists come from the case index. A write appends one journal line
+and replaces one record file, so its cost does not grow with the number of stored cases. Every write
+holds one lock, and is on disk (fsync) before the call returns.
 """
 import base64
 import copy
 import errno
 import fcntl
+import functools
 import hashlib
 import json
 import logging
@@ -24,6 +29,7 @@ import secrets
 import shutil
 import sqlite3
 import threading
+from collections.abc import Mapping
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -36,6 +42,8 @@ from .domain.integrity import EMPTY_SHA256, audit_line, canonical_json, sha256_h
 
 CASES = "cases"
 SETTINGS = "settings"
+RECORDS = "records"
+JOURNAL_LIMIT = 1 << 20  # bytes: past this the journal is folded (its changes are in the record files already)
 INDEX = "index.sqlite3"
 SUMMARY_LEAVES_OUT = ("history", "evidence", "comment_html", "context")
 ANCHORS = "anchors.jsonl"
@@ -93,9 +101,8 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def _write_new_file(path: Path, data: bytes) -> None:
-    """Create `path` (it must not exist: evidence is write-once) and force it to disk."""
-    with open(path, "xb", opener=lambda name, flags: os.open(name, flags, 0o600)) as handle:
+def _write_synced(path: Path, data: bytes, mode: str) -> None:
+    with open(path, mode, opener=lambda name, flags: os.open(name, flags, 0o600)) as handle:
         try:
             handle.write(data)
             handle.flush()
@@ -103,6 +110,11 @@ def _write_new_file(path: Path, data: bytes) -> None:
         except BaseException:
             path.unlink(missing_ok=True)  # a disk-full write leaves no half file
             raise
+
+
+def _write_new_file(path: Path, data: bytes) -> None:
+    """Create `path` (it must not exist: evidence is write-once) and force it to disk."""
+    _write_synced(path, data, "xb")
 
 
 def _atomic_replace(path: Path, data: bytes) -> None:
@@ -144,6 +156,16 @@ def _publish(tmp: Path, final: Path) -> None:
     _fsync_dir(final.parent)
 
 
+def _stage(path: Path, data: bytes) -> None:
+    """Write the next version of a record file beside it (`path` is the temporary name), on disk."""
+    _write_synced(path, data, "wb")
+
+
+def _replace(staged: Path, final: Path) -> None:
+    """Put a staged record file in place (the rename is made durable when the journal is folded)."""
+    os.replace(staged, final)
+
+
 def _remove(path: Path) -> None:
     path.unlink(missing_ok=True)
 
@@ -167,8 +189,10 @@ def _read_lines(path: Path) -> tuple[list[bytes], bool]:
 
 
 def read_tables(data_dir: Path) -> tuple[dict, dict | None, bool]:
-    """The tables as the store sees them (snapshot + journal), the last journal change, and whether
-    the snapshot exists. Raises StoreDamaged naming the file and the line."""
+    """The snapshot's tables with the journal applied, the last journal change, and whether the snapshot
+    exists. Its cases table holds only the records newer than their record files: the journal's, and
+    every record of a snapshot written before records/ existed (version 0.1). Raises StoreDamaged naming
+    the file and the line."""
     snapshot, journal = data_dir / "testimone.json", data_dir / "journal.jsonl"
     try:
         exists = snapshot.exists()
@@ -199,6 +223,59 @@ def read_tables(data_dir: Path) -> tuple[dict, dict | None, bool]:
         if not (isinstance(doc, dict) and isinstance(doc.get("id"), str) and doc_id.isdigit()):
             raise _damaged(snapshot, f"case record {doc_id!r} has no case id")
     return tables, last, exists
+
+
+class RecordFiles(Mapping):
+    """The cases table on disk: records/<doc id>-<case id>.json, one TinyDB document each. TinyDB's cases
+    table reads through this mapping; only the file names are kept in memory."""
+
+    def __init__(self, folder: Path, tidy: bool = False):
+        self.folder = folder
+        self.names = {}  # doc id (str) -> file name
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                doc_id, _, rest = entry.name.partition("-")
+                if doc_id.isdigit() and rest.endswith(".json") and CASE_ID.match(rest[:-5]):
+                    self.names[doc_id] = entry.name
+                elif tidy and entry.name.startswith(".") and entry.name.endswith(".tmp"):
+                    _remove(Path(entry.path))  # staged by a write that never committed
+
+    def __getitem__(self, doc_id) -> dict:
+        path = self.folder / self.names[str(doc_id)]
+        try:
+            doc = json.loads(path.read_bytes())
+        except OSError as error:
+            raise _damaged(path, f"cannot be read ({error.strerror})") from None
+        except ValueError as error:
+            raise _damaged(path, f"is not valid JSON ({error}; the file may be truncated)") from None
+        if not (isinstance(doc, dict) and f"{doc_id}-{doc.get('id')}.json" == path.name):
+            raise _damaged(path, "is not the case record its name says")
+        return doc
+
+    def __iter__(self):
+        return iter(self.names)
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def case_ids(self) -> dict:
+        """{case id: doc id} of every record file."""
+        return {name.partition("-")[2][:-5]: int(doc_id) for doc_id, name in self.names.items()}
+
+    def stage(self, doc_id: int, doc: dict) -> tuple[Path, Path]:
+        """Write the record's next version under a temporary name; `publish` puts it in place."""
+        final = self.folder / f"{doc_id}-{doc['id']}.json"
+        staged = final.with_name(f".{final.name}.tmp")
+        _stage(staged, json.dumps(doc, ensure_ascii=False).encode())
+        return staged, final
+
+    def publish(self, doc_id: int, staged: Path, final: Path) -> None:
+        _replace(staged, final)
+        self.names[str(doc_id)] = final.name
+
+    def put(self, doc_id: int, doc: dict) -> None:
+        """Stage and publish at once: start-up recovery, whose changes the journal already holds."""
+        self.publish(doc_id, *self.stage(doc_id, doc))
 
 
 class CaseFiles:
@@ -239,22 +316,29 @@ class Store(CaseFiles):
         self._lock = threading.RLock()
         self._compaction_due = False
         self._index, self._index_current = None, False  # opened once the records are recovered
+        self._changes = 0  # writes committed by this process: what derived views (the feed) are keyed on
         try:
             self.cases_dir.mkdir(parents=True, exist_ok=True)
             self.data_dir.chmod(0o700)  # personal data: readable by this user only
             self._hold_directory()
+            (self.data_dir / RECORDS).mkdir(exist_ok=True)
+            self._records = RecordFiles(self.data_dir / RECORDS, tidy=True)
             self.db = TinyDB(storage=MemoryStorage)
             self._cases = self.db.table(CASES, cache_size=0)
             self._settings = self.db.table(SETTINGS, cache_size=0)
             self._tables, last_change, snapshot_exists = read_tables(self.data_dir)
+            pending = self._tables[CASES]  # newer than their record files: written out below
+            self._tables[CASES] = self._records
             self.db.storage.write(self._tables)
-            self._ids = {doc["id"]: int(doc_id) for doc_id, doc in self._tables[CASES].items()}
-            self._next_case = max(map(int, self._tables[CASES]), default=0) + 1
+            self._ids = self._records.case_ids()
+            self._ids.update((doc["id"], int(doc_id)) for doc_id, doc in pending.items())
+            self._next_case = max(self._ids.values(), default=0) + 1
+            self._write_pending(pending)
             self._open_audit()
-            rebuilt = self._recover(last_change, snapshot_exists)
+            rebuilt = self._recover(last_change, snapshot_exists, pending)
             self._journal = open(self.data_dir / "journal.jsonl", "ab", buffering=0)
-            if last_change or rebuilt or not snapshot_exists:
-                self._try_compact()  # the snapshot now holds everything: the journal starts afresh
+            if last_change or rebuilt or pending or not snapshot_exists:
+                self._try_compact()  # the record files and the snapshot hold everything: the journal starts afresh
             self._open_index()
         except BaseException as error:
             for handle in ("_index", "_journal", "_audit", "_lock_file"):
@@ -278,22 +362,53 @@ class Store(CaseFiles):
             raise StoreLocked(f"another Testimone process is using {self.data_dir}") from None
 
     def _write_snapshot(self) -> None:
-        _atomic_replace(self.data_dir / "testimone.json", json.dumps(self._tables, ensure_ascii=False).encode())
+        tables = {SETTINGS: self._tables[SETTINGS]}
+        _atomic_replace(self.data_dir / "testimone.json", json.dumps(tables, ensure_ascii=False).encode())
+
+    def _write_pending(self, pending: dict) -> None:
+        """Write the records that are newer than their files (the journal's, or a 0.1 snapshot's) to their
+        files, on disk. Many at once (the one-time move from a 0.1 snapshot) are flushed with one sync."""
+        for doc_id, doc in pending.items():
+            final, data = self._records.folder / f"{doc_id}-{doc['id']}.json", json.dumps(doc, ensure_ascii=False).encode()
+            self._records.names[doc_id] = final.name
+            if final.exists() and final.read_bytes() == data:
+                continue  # put in place before the stop (the usual case): nothing to write, even on a full disk
+            if len(pending) <= 64:
+                self._records.put(int(doc_id), doc)
+            else:
+                final.write_bytes(data)
+        if len(pending) > 64:
+            os.sync()
+        if pending:
+            _fsync_dir(self._records.folder)
 
     def _open_audit(self) -> None:
+        """Open audit.log for appending, reading only its end: the newest line and the line count. (Start-up
+        recovery reads every line, `_audit_lines`, only when it has something to look up.)"""
         path = self.data_dir / "audit.log"
-        lines, torn = _read_lines(path)
         self._audit = open(path, "ab", buffering=0)
-        if torn:  # an event cut by a crash was never acknowledged: drop the fragment
-            _cut(self._audit, sum(len(line) + 1 for line in lines))
-        self._audit_lines = lines  # read by start-up recovery only, then dropped
-        self._audit_seq = len(lines)
-        self._audit_head = lines[-1] if lines else b""
-        self._audit_prev = sha256_hex(self._audit_head) if lines else EMPTY_SHA256
+        with open(path, "rb") as log_file:
+            count, size, tail = 0, 0, b""
+            for chunk in iter(lambda: log_file.read(1 << 20), b""):
+                count, size, tail = count + chunk.count(b"\n"), size + len(chunk), (tail + chunk)[-(1 << 16):]
+        complete = tail[:tail.rfind(b"\n") + 1]
+        if len(complete) != len(tail):  # an event cut by a crash was never acknowledged: drop the fragment
+            _cut(self._audit, size - (len(tail) - len(complete)))
+        head = complete[:-1].rpartition(b"\n")[2] if count else b""
+        if count and len(head) + 1 == len(complete) and size > len(tail):  # the newest line is longer than the tail
+            head = _read_lines(path)[0][-1]
+        self._audit_seq = count
+        self._audit_head = head
+        self._audit_prev = sha256_hex(head) if count else EMPTY_SHA256
+
+    @functools.cached_property
+    def _audit_lines(self) -> list[bytes]:
+        """Every complete line of audit.log, for start-up recovery (dropped once it is done)."""
+        return _read_lines(self.data_dir / "audit.log")[0]
 
     # -- start-up recovery: an interrupted write is completed or undone; evidence is never deleted ----
 
-    def _recover(self, last_change: dict | None, snapshot_exists: bool) -> int:
+    def _recover(self, last_change: dict | None, snapshot_exists: bool, pending: dict) -> int:
         """Returns how many case records were rebuilt."""
         self._complete_last_write(last_change)
         # Every start tidies the folders and then writes the snapshot: a folder unchanged since the snapshot
@@ -302,31 +417,36 @@ class Store(CaseFiles):
         tidied_at = (self.data_dir / "testimone.json").stat().st_mtime_ns if snapshot_exists else -1
         with os.scandir(self.cases_dir) as entries:
             folders = [entry for entry in entries if entry.is_dir()]
+        erased = {doc["id"] for doc in pending.values() if "erasure" in doc}  # an erasure compacts once done
         rebuilt = []
         for entry in folders:
             folder = Path(entry.path)
             if entry.name.startswith(".tmp-"):  # never moved into place: never a capture
                 _remove_tree(folder)
             elif entry.name in self._ids:
-                erased = "erasure" in self._tables[CASES][str(self._ids[entry.name])]
-                if erased or entry.stat().st_mtime_ns >= tidied_at:
+                if entry.name in erased or entry.stat().st_mtime_ns >= tidied_at:
                     self._tidy_case_folder(folder)
             elif CASE_ID.match(entry.name):
                 rebuilt += filter(None, [self._rebuild_case(folder)])
         for _, record in sorted(rebuilt, key=lambda item: item[0]):  # in the order they were captured
-            self._tables[CASES][str(self._next_case)] = record
+            self._records.put(self._next_case, record)
             self._ids[record["id"]] = self._next_case
             self._next_case += 1
         _fsync_dir(self.cases_dir)
+        _fsync_dir(self._records.folder)
         if not snapshot_exists and folders:
             log.warning("%s was missing: the case records were rebuilt from the case folders; the settings "
                         "(business profile) must be entered again. / testimone.json mancava: i casi sono stati "
                         "ricostruiti, il profilo dell'attività va reinserito.", self.data_dir / "testimone.json")
-        del self._audit_lines
+        self.__dict__.pop("_audit_lines", None)
         return len(rebuilt)
 
     def _logged(self, case_id: str | None, event: str, at: str) -> bool:
         needle = f'"at":"{at}"'.encode()
+        if needle in self._audit_head:  # the usual case: the write's audit line is the newest one
+            entry = json.loads(self._audit_head)
+            if entry.get("case") == case_id and entry.get("event") == event:
+                return True
         for line in reversed(self._audit_lines):
             if needle in line:
                 entry = json.loads(line)
@@ -364,7 +484,7 @@ class Store(CaseFiles):
 
     def _tidy_case_folder(self, folder: Path) -> None:
         """Finish an erasure cut by a crash; drop a file whose record change never committed."""
-        record = self._tables[CASES][str(self._ids[folder.name])]
+        record = self._records[self._ids[folder.name]]
         erased = set((record.get("erasure") or {}).get("erased") or ())
         known = {e["name"] for e in record.get("evidence", [])} | {"capture.json"}
         for path in folder.iterdir():
@@ -430,11 +550,17 @@ class Store(CaseFiles):
                     stale.unlink()
                 self._index, current = CaseIndex(path), False
             if not current:
-                self._index.rebuild((int(doc_id), index_entry(doc)) for doc_id, doc in self._tables[CASES].items())
+                self._index.rebuild((int(doc_id), index_entry(doc)) for doc_id, doc in self._records.items())
             self._index.set_meta("closed_cleanly", "no")
         except sqlite3.Error as error:  # not even a fresh one can be written: a full disk, in practice
-            raise StoreDamaged(f"{path}: the case index cannot be written ({error}). Free some space and start "
-                               "again. / L'indice dei casi non si può scrivere: libera spazio e riavvia.") from None
+            # The records are all there: keep serving them from an index in memory for this run.
+            log.warning("%s cannot be written (%s): the case index is kept in memory until the next start. "
+                        "Free some space. / L'indice dei casi è tenuto in memoria: libera spazio su disco.", path, error)
+            if self._index is not None:
+                self._index.close()
+            self._index = CaseIndex(f"file:testimone-index-{id(self)}?mode=memory&cache=shared")
+            self._index.rebuild((int(doc_id), index_entry(doc)) for doc_id, doc in self._records.items())
+            return
         self._index_current = True
 
     def _index_missed(self, error: sqlite3.Error) -> None:
@@ -445,6 +571,8 @@ class Store(CaseFiles):
 
     def close(self) -> None:
         with self._lock:
+            if self._journal.closed:
+                return
             if self._index is not None:
                 try:
                     if self._index_current:
@@ -452,6 +580,10 @@ class Store(CaseFiles):
                 except sqlite3.Error as error:
                     self._index_missed(error)
                 self._index.close()
+            try:
+                self.compact()  # a clean stop leaves an empty journal: the next start has nothing to replay
+            except OSError as error:
+                log.warning("the journal could not be folded at shutdown (%s): the next start does it", error)
             self._journal.close()
             self._audit.close()
             self._lock_file.close()
@@ -460,31 +592,41 @@ class Store(CaseFiles):
 
     def _commit(self, table: str, doc_id: int, doc: dict, at: str, event: str, case_id: str | None,
                 details: dict) -> None:
-        """The one way a change reaches the disk: its journal line (the commit point), then its audit
-        line, both fsynced. If either cannot be written, both are cut back and memory is unchanged."""
+        """The one way a change reaches the disk: the record file's next version is staged, then its journal
+        line (the commit point) and its audit line are appended, all fsynced, and then the staged file takes
+        the old one's place. If any step before the commit point fails, nothing of the change is left."""
         line = json.dumps({"table": table, "doc_id": doc_id, "doc": doc}, ensure_ascii=False).encode() + b"\n"
         journal_end = self._journal.seek(0, os.SEEK_END)
+        staged = None
         try:
+            if table == CASES:
+                staged = self._records.stage(doc_id, doc)
             _append(self._journal, line)
             try:
                 self._write_audit(at, event, case_id, details)
             except BaseException:
                 _cut(self._journal, journal_end)
                 raise
-        except OSError as error:
-            if error.errno in NO_SPACE:
+        except BaseException as error:
+            if staged:
+                _remove(staged[0])
+            if isinstance(error, OSError) and error.errno in NO_SPACE:
                 raise StoreFull(error.errno, "disk full: nothing was stored") from error
             raise
-        # TinyDB's Table.insert/update rebuild the whole table dict on every call (147 ms per write with
-        # 100,000 records, benchmarks/tinydb_storage.py); setting the one key keeps a write O(1). TinyDB
-        # reads the same dict, so its queries see the change at once (its query cache is off).
-        self._tables[table][str(doc_id)] = doc
+        self._changes += 1
+        if staged:  # a crash before this is completed at start-up from the journal
+            self._records.publish(doc_id, *staged)
+        else:
+            # TinyDB's Table.insert/update rebuild the whole table dict on every call (147 ms per write with
+            # 100,000 records, benchmarks/tinydb_storage.py); setting the one key keeps a write O(1). TinyDB
+            # reads the same dict, so its queries see the change at once (its query cache is off).
+            self._tables[table][str(doc_id)] = doc
         if table == CASES and self._index is not None:
             try:
                 self._index.put(doc_id, index_entry(doc))
             except sqlite3.Error as error:
                 self._index_missed(error)
-        if self._compaction_due:
+        if self._compaction_due or journal_end + len(line) > JOURNAL_LIMIT:
             self._try_compact()
 
     def _write_audit(self, at: str, event: str, case_id: str | None, details: dict) -> None:
@@ -571,7 +713,7 @@ class Store(CaseFiles):
             doc_id = self._ids.get(case_id)
             if doc_id is None:
                 return None
-            return copy.deepcopy(dict(self._cases.get(doc_id=doc_id)))
+            return dict(self._cases.get(doc_id=doc_id))  # read from its file: a fresh copy
 
     def update(self, case_id: str, mutate, event: str, attach=(), **details) -> dict:
         """Apply `mutate(record)` and record `event` in the case history and the audit log, in one write.
@@ -622,6 +764,10 @@ class Store(CaseFiles):
         """Summaries of the cases with an open deadline due from `since` (before `until`), soonest first."""
         return self._index.with_deadlines(since, until)
 
+    def changes(self) -> int:
+        """How many writes this store has committed since it opened: equal numbers, same records."""
+        return self._changes
+
     def count(self) -> int:
         with self._lock:
             return len(self._cases)
@@ -669,8 +815,10 @@ class Store(CaseFiles):
             return record
 
     def compact(self) -> None:
-        """Fold the journal into the snapshot (start-up does this too)."""
+        """Fold the journal into the record files and the snapshot (start-up does this too): the record
+        files already hold every change, made durable here by syncing their folder."""
         with self._lock:
+            _fsync_dir(self._records.folder)
             self._write_snapshot()
             _cut(self._journal, 0)
             self._compaction_due = False
@@ -740,22 +888,39 @@ def _evidence_path(cases_dir: Path, record: dict | None, case_id: str, name: str
 
 
 class StoreView(CaseFiles):
-    """A read-only view of a data directory, as it was when the view was made. It takes no lock, so it
-    works beside the running server that holds the directory (`testimone export`, `testimone verify`)."""
+    """A read-only view of a data directory. It takes no lock, so it works beside the running server that
+    holds the directory (`testimone export`, `testimone verify`): the journal's records are taken as they
+    were when the view was made, the others are read from their files when asked for."""
 
     def __init__(self, data_dir):
         self.data_dir = Path(data_dir)
         self.cases_dir = self.data_dir / CASES
         tables, _, _ = read_tables(self.data_dir)  # StoreDamaged names the file when it cannot
-        self._cases = {doc["id"]: doc for doc in tables[CASES].values()}
+        folder = self.data_dir / RECORDS
+        self._files = RecordFiles(folder) if folder.is_dir() else {}
+        self._ids = self._files.case_ids() if self._files else {}
+        self._newer = {doc["id"]: doc for doc in tables[CASES].values()}  # the journal's, newer than the files
+        self._ids.update((doc["id"], int(doc_id)) for doc_id, doc in tables[CASES].items())
         self._settings = {doc["key"]: doc["value"] for doc in tables[SETTINGS].values()}
 
+    def case_ids(self) -> list[str]:
+        """Every case's id, in the order the cases were stored."""
+        return sorted(self._ids, key=self._ids.get)
+
     def get(self, case_id: str) -> dict | None:
-        return copy.deepcopy(self._cases.get(case_id))
+        if case_id in self._newer:
+            return copy.deepcopy(self._newer[case_id])
+        doc_id = self._ids.get(case_id)
+        return None if doc_id is None else self._files[doc_id]
+
+    def iter_records(self):
+        """(case id, record) of every case, one at a time, in the order they were stored."""
+        for case_id in self.case_ids():
+            yield case_id, self.get(case_id)
 
     def records(self) -> dict:
-        """{case id: record} of every case."""
-        return copy.deepcopy(self._cases)
+        """{case id: record} of every case (all in memory: `iter_records` reads one at a time)."""
+        return dict(self.iter_records())
 
     def get_setting(self, key: str, default=None):
         return copy.deepcopy(self._settings.get(key, default))

@@ -5,6 +5,7 @@ import pytest
 from icalendar import Calendar
 
 from conftest import TOKEN, make_capture
+from server.render import ics
 
 
 pytestmark = pytest.mark.usefixtures("pinned_today")
@@ -119,3 +120,20 @@ def test_a_feed_of_many_deadlines_parses_back_whole(client):
     assert {f"{case_id}-querela@testimone.localhost" for case_id in ids} <= set(found)
     raw = client.get("/api/deadlines.ics").data
     assert raw.endswith(b"END:VCALENDAR\r\n") and b"\n" not in raw.replace(b"\r\n", b"")
+
+
+def test_an_unchanged_feed_is_kept_and_a_client_that_has_it_gets_304(client, pinned_today, monkeypatch):
+    first_case = create(client)
+    first = client.get("/api/deadlines.ics")
+    built, real = [], ics.deadlines_feed
+    monkeypatch.setattr(ics, "deadlines_feed", lambda *args: built.append(args) or b"rebuilt")
+    again = client.get("/api/deadlines.ics")
+    assert again.data == first.data and built == []  # nothing changed: the kept feed, not a new build
+    assert client.get("/api/deadlines.ics", headers={"If-None-Match": first.headers["ETag"]}).status_code == 304
+    monkeypatch.setattr(ics, "deadlines_feed", real)
+    second_case = create(client)  # a write: the feed is built again and carries it
+    changed = client.get("/api/deadlines.ics", headers={"If-None-Match": first.headers["ETag"]})
+    assert changed.status_code == 200 and changed.headers["ETag"] != first.headers["ETag"]
+    assert set(events(Calendar.from_ical(changed.data))) == {f"{first_case}-querela@testimone.localhost",
+                                                             f"{second_case}-querela@testimone.localhost"}
+    assert client.get("/api/deadlines.ics", query_string={"lang": "en"}).data != changed.data

@@ -2,6 +2,7 @@
 import threading
 
 import pytest
+from conftest import crash
 
 from server.case_index import CaseIndex, fts_query
 
@@ -176,8 +177,7 @@ def test_the_index_is_rebuilt_when_the_last_process_did_not_close_it(tmp_path, s
     # A crash between the journal's fsync and the index's update: the index has an older version.
     store._index.put(1, {"id": first, "kind": "offence", "status": "documented", "text": "altro",
                          "summary": {"id": first}})
-    store._index.close()
-    store._journal.close(), store._audit.close(), store._lock_file.close()  # killed: close() never ran
+    crash(store)  # killed: close() never ran
     app, client = app_and_client()
     assert [item["id"] for item in client.get("/api/captures?q=prima").json["items"]] == [first]
     assert client.get("/api/captures?q=altro").json["items"] == []

@@ -107,8 +107,10 @@ CAPTURE_KILLS = [  # (fault, whether the capture exists after the restart)
     ("kill-before _write_new_file:capture.json", False),
     ("kill-before _publish:*", False),
     ("kill-after _publish:*", True),  # the files are complete: start-up writes the record
+    ("kill-after _stage:*", True),  # the record file staged, not committed: rebuilt from the case folder
     ("kill-after _append:journal.jsonl", True),  # committed: start-up writes the audit line
     ("kill-after _append:audit.log", True),
+    ("kill-before _replace:*", True),  # committed, the record file not in place: written from the journal
 ]
 
 
@@ -127,9 +129,11 @@ def test_kill_at_each_step_of_a_capture(tmp_path, fault, stored):
 CONSENT_KILLS = [
     ("kill-before _write_new_file:consent-*", False),
     ("kill-after _write_new_file:consent-*", False),  # the file without its record: removed at start-up
+    ("kill-after _stage:*", False),
     ("kill-before _append:journal.jsonl", False),
     ("kill-after _append:journal.jsonl", True),
     ("kill-after _append:audit.log", True),
+    ("kill-before _replace:*", True),
 ]
 
 
@@ -176,7 +180,7 @@ def data_files(data_dir: Path) -> dict:
 
 
 @pytest.mark.parametrize("step", ["_write_new_file:screenshot.png", "_write_new_file:capture.json", "_publish:*",
-                                  "_append:journal.jsonl", "_append:audit.log"])
+                                  "_stage:*", "_append:journal.jsonl", "_append:audit.log"])
 def test_full_disk_at_each_step_of_a_capture_answers_507_and_leaves_nothing(tmp_path, step):
     """Issue 10.4: a full disk answered 500 and left a ghost case in search and after a restart."""
     data_dir = tmp_path / "data"
@@ -200,7 +204,8 @@ def test_full_disk_at_each_step_of_a_capture_answers_507_and_leaves_nothing(tmp_
 
 
 @pytest.mark.parametrize("flow, step", [
-    ("consent", "_write_new_file:consent-*"), ("consent", "_append:journal.jsonl"), ("consent", "_append:audit.log"),
+    ("consent", "_write_new_file:consent-*"), ("consent", "_stage:*"), ("consent", "_append:journal.jsonl"),
+    ("consent", "_append:audit.log"),
     ("revocation", "_append:journal.jsonl"), ("revocation", "_append:audit.log")])
 def test_full_disk_at_each_step_of_a_consent_or_withdrawal_changes_nothing(tmp_path, flow, step):
     data_dir = tmp_path / "data"

@@ -1,12 +1,13 @@
 import json
 import os
+import shutil
 import subprocess
 import sys
 import threading
 
 import pytest
 
-from conftest import make_capture, post_json, tree_digest
+from conftest import crash, make_capture, post_json, tree_digest
 from server.services.cases import initial_state
 from server.domain.integrity import EMPTY_SHA256, check_audit_chain, sha256_hex
 from server.domain.schemas import capture_from_body
@@ -35,11 +36,48 @@ def test_reopened_store_holds_every_record(tmp_path):
     assert reopened.get(ids[0])["status"] == "resolved"
     assert reopened.get(ids[0])["history"][-1]["event"] == "case.resolved"
     assert reopened.get_setting("profile") == {"name": "Trattoria Demo"}
-    # the journal was folded into a TinyDB-format snapshot that plain TinyDB can read
+    # the journal was folded: the settings into a snapshot plain TinyDB can read, each record in its file
     assert (tmp_path / "journal.jsonl").stat().st_size == 0
     from tinydb import TinyDB
     with TinyDB(tmp_path / "testimone.json") as plain:
-        assert len(plain.table("cases")) == 5
+        assert plain.table("settings").all() == [{"key": "profile", "value": {"name": "Trattoria Demo"},
+                                                  "changed_at": reopened._settings.all()[0]["changed_at"]}]
+        assert len(plain.table("cases")) == 0
+    files = sorted((tmp_path / "records").iterdir(), key=lambda p: int(p.name.partition("-")[0]))
+    assert [json.loads(p.read_bytes())["id"] for p in files] == ids
+    assert [p.name for p in files] == [f"{n}-{case_id}.json" for n, case_id in enumerate(ids, start=1)]
+    reopened.close()
+
+
+def test_a_data_dir_of_version_0_1_moves_its_records_into_files(tmp_path):
+    """0.1 kept every record in testimone.json; opening such a folder moves them, once, into records/."""
+    store = Store(tmp_path)
+    ids = [create(store, text=f"commento {n}")["id"] for n in range(70)]  # above the one-sync threshold
+    store.put_setting("profile", {"name": "Trattoria Demo"})
+    records = {str(n): store.get(case_id) for n, case_id in enumerate(ids, start=1)}
+    store.close()
+    shutil.rmtree(tmp_path / "records")
+    snapshot = json.loads((tmp_path / "testimone.json").read_bytes())
+    (tmp_path / "testimone.json").write_text(json.dumps({**snapshot, "cases": records}))
+    (tmp_path / "index.sqlite3").unlink()
+
+    reopened = Store(tmp_path)
+    assert [r["id"] for r in reopened.list(limit=100)[0]] == ids[::-1]
+    assert reopened.get(ids[3]) == records["4"]
+    assert reopened.get_setting("profile") == {"name": "Trattoria Demo"}
+    assert "cases" not in json.loads((tmp_path / "testimone.json").read_bytes())
+    assert len(list((tmp_path / "records").iterdir())) == 70
+    reopened.close()
+
+
+def test_a_write_past_the_journal_limit_folds_the_journal(tmp_path, monkeypatch):
+    monkeypatch.setattr("server.store.JOURNAL_LIMIT", 4000)
+    store = Store(tmp_path)
+    ids = [create(store, text=f"commento {n}")["id"] for n in range(12)]
+    assert (tmp_path / "journal.jsonl").stat().st_size < 4000 + 2000
+    crash(store)  # killed: close() never ran
+    reopened = Store(tmp_path)
+    assert [r["id"] for r in reopened.list()[0]] == ids[::-1]
     reopened.close()
 
 
@@ -133,10 +171,13 @@ def test_capture_published_but_not_recorded_is_completed_at_start_up(tmp_path):
     """A kill after the case folder moved into place, before its journal line: the capture is finished."""
     store = Store(tmp_path)
     case = create(store)
-    store.close()
+    crash(store)
     drop_last_line(tmp_path / "journal.jsonl")
+    (record_file,) = (tmp_path / "records").glob(f"*-{case['id']}.json")
+    record_file.rename(record_file.with_name(f".{record_file.name}.tmp"))  # staged, never put in place
     audit_line = drop_last_line(tmp_path / "audit.log")
     reopened = Store(tmp_path, initial_state=initial_state)
+    assert not list((tmp_path / "records").glob(".*"))
     assert reopened.get(case["id"]) == case
     assert audit_lines(tmp_path)[-1] + b"\n" == audit_line  # the same event, same time, same chain
     reopened.close()
@@ -151,7 +192,7 @@ def test_kill_between_journal_and_audit_completes_the_audit_line(tmp_path, write
         store.update(case["id"], lambda record: record.update(status="reported"), "action.recorded", type="x")
     elif write == "setting":
         store.put_setting("profile", {"business_name": "Trattoria"})
-    store.close()
+    crash(store)
     before = (tmp_path / "audit.log").read_bytes()
     drop_last_line(tmp_path / "audit.log")
     Store(tmp_path).close()
@@ -159,23 +200,30 @@ def test_kill_between_journal_and_audit_completes_the_audit_line(tmp_path, write
     assert verify(tmp_path)["ok"]
 
 
-def test_missing_snapshot_rebuilds_every_case_and_deletes_nothing(tmp_path):
-    """Issue 10.1: deleting testimone.json once wiped every case folder."""
+@pytest.mark.parametrize("lost", [["testimone.json"], ["records"], ["testimone.json", "records"]])
+def test_missing_records_are_rebuilt_and_nothing_is_deleted(tmp_path, lost):
+    """Issue 10.1: deleting testimone.json once wiped every case folder. Now it holds the settings only;
+    the records are rebuilt from each case's capture.json and the audit log when their files are lost."""
     store = Store(tmp_path)
     cases = [create(store, text=f"commento {n}") for n in range(3)]
     store.add_evidence(cases[0]["id"], "consent-reply.eml", b"From: a@b\r\n\r\nSi", "message/rfc822")
+    store.put_setting("profile", {"name": "Trattoria Demo"})
     store.close()
-    Store(tmp_path).close()  # folds the journal into the snapshot
+    Store(tmp_path).close()  # folds the journal
     before = tree_digest(tmp_path / "cases")
-    (tmp_path / "testimone.json").unlink()
+    for name in lost:
+        shutil.rmtree(tmp_path / name) if name == "records" else (tmp_path / name).unlink()
     reopened = Store(tmp_path)
     assert tree_digest(tmp_path / "cases") == before
     for case in cases:
         record = reopened.get(case["id"])
         assert record["text"] == case["text"] and record["sha256"] == case["sha256"]
-        assert record["rebuilt"]["from"] == ["capture.json", "audit.log"]
+        assert ("rebuilt" in record) == ("records" in lost)
+        if "records" in lost:
+            assert record["rebuilt"]["from"] == ["capture.json", "audit.log"]
     assert "consent-reply.eml" in [e["name"] for e in reopened.get(cases[0]["id"])["evidence"]]
     assert [r["id"] for r in reopened.list()[0]] == [c["id"] for c in reversed(cases)]
+    assert (reopened.get_setting("profile") is None) == ("testimone.json" in lost)
     reopened.close()
     assert verify(tmp_path)["ok"], verify(tmp_path)["problems"]
     Store(tmp_path).close()  # a second start changes nothing
@@ -300,3 +348,21 @@ def test_fifty_concurrent_captures_from_eight_threads(live_server):
             assert sha256_hex((folder / entry["name"]).read_bytes()) == entry["sha256"]
     lines = audit_lines(live_server.data_dir)
     assert len(lines) == 50 and check_audit_chain(lines) == []
+
+
+def test_start_up_reads_the_end_of_a_long_audit_log_and_continues_its_chain(tmp_path):
+    """Start-up reads only the newest 64 KiB of audit.log for its head; the chain must go on unbroken."""
+    store = Store(tmp_path)
+    for n in range(600):
+        store.audit("document.generated", None, name=f"file-{n}")
+    store.close()
+    assert (tmp_path / "audit.log").stat().st_size > 65536
+    with open(tmp_path / "audit.log", "ab") as log_file:
+        log_file.write(b'{"seq":601,"at":"2026-')  # a line torn by a crash
+    reopened = Store(tmp_path)
+    assert reopened.audit_head()[0] == 600
+    reopened.audit("document.generated", None, name="after")
+    reopened.close()
+    lines = audit_lines(tmp_path)
+    assert len(lines) == 601 and json.loads(lines[-1])["seq"] == 601
+    assert check_audit_chain(lines) == []

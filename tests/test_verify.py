@@ -151,12 +151,10 @@ def test_cli_verify_without_data(tmp_path, monkeypatch):
 
 def edit_record(data_dir, case_id, edit):
     """Change a record in the database behind the server's back (the server is not running)."""
-    snapshot = data_dir / "testimone.json"
-    tables = json.loads(snapshot.read_bytes())
-    for doc in tables["cases"].values():
-        if doc["id"] == case_id:
-            edit(doc)
-    snapshot.write_text(json.dumps(tables))
+    (path,) = (data_dir / "records").glob(f"*-{case_id}.json")
+    doc = json.loads(path.read_bytes())
+    edit(doc)
+    path.write_text(json.dumps(doc))
 
 
 @pytest.mark.parametrize("field, edit", [

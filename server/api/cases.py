@@ -77,8 +77,10 @@ def author():
 def deadlines_ics():
     only_parameters("token", "lang")
     feed = deadlines.feed(get_store(), request.args.get("lang", "it"), request.host_url.rstrip("/"))
-    return Response(feed, mimetype="text/calendar",
-                    headers={"Content-Disposition": 'inline; filename="testimone-deadlines.ics"'})
+    response = Response(feed, mimetype="text/calendar",
+                        headers={"Content-Disposition": 'inline; filename="testimone-deadlines.ics"'})
+    response.add_etag()  # a client that sends If-None-Match gets 304 while the feed is unchanged
+    return response.make_conditional(request)
 
 
 def _json_body(name: str, schema: dict) -> dict:

@@ -8,7 +8,7 @@ server/store.py after the store has opened (start-up recovery is not counted):
                                      writes half of its line, as a disk that fills mid-write does
   step    <function>:<file name pattern>, e.g. _append:journal.jsonl, _append:audit.log, _publish:*,
           _write_new_file:capture.json, _write_new_file:consent-*, _remove:capture.json,
-          _atomic_replace:testimone.json
+          _atomic_replace:testimone.json, _stage:* (a record file's next version), _replace:*
 """
 import os
 
