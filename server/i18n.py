@@ -66,8 +66,10 @@ def both(context: str, key: str) -> dict[str, str]:
 
 
 def table(context: str, prefix: str, values) -> dict[str, dict[str, str]]:
-    """{value: {lang: text of "<prefix>.<value>"}} for a list of vocabulary values."""
-    return {value: both(context, f"{prefix}.{value}") for value in values}
+    """{value: {lang: text of "<prefix>.<value>"}} for a list of vocabulary values; a value without a text in
+    every language is left out (vocabulary.label() then shows the value itself)."""
+    found = {value: {lang: get(context, f"{prefix}.{value}", lang) for lang in LANGUAGES} for value in values}
+    return {value: texts for value, texts in found.items() if all(texts.values())}
 
 
 def numbered(context: str, prefix: str, lang: str) -> list[str]:
