@@ -164,3 +164,19 @@ def test_every_document_type_has_its_button_and_one_version():
         versions = {i18n.text(kind.catalogue, "version", lang) for lang in LANGUAGES}
         assert len(versions) == 1, (kind.name, versions)  # the wording's version is not translated
         assert all(i18n.get(kind.catalogue, kind.label, lang) for lang in LANGUAGES), kind.name
+
+
+def test_every_key_the_python_code_asks_for_exists():
+    """i18n.text("legal", "disclaimer"...) with literal keys, and the fixed part of computed ones (f"weekday.{n}")."""
+    call = re.compile(r"""i18n\.(text|get|both|has|table|numbered)\(\s*["'](\w+)["'],\s*(f?)["']([\w.\-]+)""")
+    found = []
+    for path in SERVER.rglob("*.py"):
+        found += [(path.name, *match) for match in call.findall(path.read_text())]
+    assert len(found) > 20
+    every = set(i18n.messages(LANGUAGES[0]))
+    for module, function, context, computed, key in found:
+        if computed or function in ("table", "numbered"):  # a prefix: "weekday." + n, table("legal", "deadline", ...)
+            prefix = key if computed else f"{key}."
+            assert any(c == context and k.startswith(prefix) for c, k in every), (module, context, prefix)
+        else:
+            assert (context, key) in every, (module, context, key)
