@@ -11,6 +11,7 @@ The language is always explicit (a PDF is in its recipient's language, not the r
 catalogues are plain dictionaries read once per process with Babel's .po reader; no .mo files are built.
 Texts keep str.format placeholders ("{author}"); callers fill them in (the PDFs escape the text first).
 """
+import io
 import re
 import sys
 from functools import lru_cache
@@ -100,20 +101,12 @@ def canonical(catalogues: dict[str, Catalog]) -> dict[str, bytes]:
             else:
                 message.flags.discard("python-brace-format")
         catalogue.fuzzy = False
-        buffer = _Buffer()
+        buffer = io.BytesIO()
         write_po(buffer, catalogue, width=100, omit_header=False)
         # Babel names its own version (and a placeholder address) in the header: left out, so that another
         # Babel version writes the same file.
         out[lang] = re.sub(rb'"(Generated-By|Report-Msgid-Bugs-To): [^"]*"\n', b"", buffer.getvalue())
     return out
-
-
-class _Buffer(bytearray):
-    def write(self, data: bytes) -> None:
-        self.extend(data)
-
-    def getvalue(self) -> bytes:
-        return bytes(self)
 
 
 def stale() -> list[Path]:
