@@ -8,17 +8,15 @@ case page, or "not found".
 """
 import base64
 import hmac
-import json
 import re
 import secrets
 from datetime import date, datetime, timedelta, timezone
-from pathlib import Path
 from urllib.parse import urlencode
 
 from flask import (Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request,
                    session, url_for)
 
-from . import security
+from . import i18n, security
 from .domain import cases, legal, schemas
 from .domain import profile as business_profile
 from .domain.errors import DomainError, Invalid, NotFound
@@ -32,7 +30,6 @@ from .store import decode_cursor, get_store
 
 bp = Blueprint("dashboard", __name__)
 
-STRINGS = json.loads((Path(__file__).parent / "templates" / "strings.json").read_text(encoding="utf-8"))
 URGENT_DAYS = 14  # docs/legal.md: the first reminder comes 14 days before a deadline
 PAGE_SIZE = 25
 SESSION_DAYS = 30  # a login link keeps that browser logged in this long
@@ -68,7 +65,7 @@ def language() -> str:
 
 
 def t(key: str, **values) -> str:
-    return STRINGS[key][g.lang].format(**values)
+    return i18n.text("dashboard", key, g.lang).format(**values)
 
 
 def csrf_token() -> str:
@@ -125,8 +122,7 @@ def days_until(value: str) -> int:
 
 def label(group: str, value) -> str:
     """The text for a vocabulary value (status, kind, action...), falling back to the raw value."""
-    entry = STRINGS.get(f"{group}.{value}")
-    return entry[g.lang] if entry else str(value)
+    return i18n.get("dashboard", f"{group}.{value}", g.lang) or str(value)
 
 
 def format_day(value: str | None) -> str:
@@ -191,7 +187,7 @@ def refused(error: DomainError):
         flash(t("document_unavailable", detail=error.message), "error")
     else:
         field = label("field", (error.field or "").split(".")[0]) if error.field else ""
-        flash(t(f"error.{error.code}" if f"error.{error.code}" in STRINGS else "error.other",
+        flash(t(f"error.{error.code}" if i18n.has("dashboard", f"error.{error.code}") else "error.other",
                 field=field, detail=error.message), "error")
     return redirect(url_for(".case_page", case_id=case_id) + (f"#{g.anchor}" if g.get("anchor") else ""))
 
@@ -246,7 +242,7 @@ def case_page(case_id: str):
 
 def _documents(record: dict) -> list[tuple[str, str]]:
     """(file, button label) for every document the case has, then the bundle."""
-    return ([(kind.path, kind.label[g.lang]) for kind in document_types.for_case(record)]
+    return ([(kind.path, kind.button(g.lang)) for kind in document_types.for_case(record)]
             + [(BUNDLE, label("document", BUNDLE))])
 
 

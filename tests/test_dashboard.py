@@ -2,15 +2,11 @@
 import json
 import re
 import urllib.request
-from pathlib import Path
 
 import pytest
 
 from conftest import HOST, TOKEN, log_in, make_capture, png_bytes, tree_digest
-from server import dashboard, security
-
-TEMPLATES = Path(dashboard.__file__).parent / "templates"
-
+from server import security
 
 pytestmark = pytest.mark.usefixtures("pinned_today")
 
@@ -194,16 +190,6 @@ def test_settings_saves_a_valid_profile_and_names_a_bad_field(browser_client, st
 
 def test_only_the_servers_own_host_name(browser_client):
     assert browser_client.get("/", base_url="http://evil.example:8765").status_code == 403
-
-
-def test_every_text_is_in_both_languages_and_every_key_used_exists():
-    for key, entry in dashboard.STRINGS.items():
-        assert set(entry) == {"it", "en"} and all(entry.values()), key
-    used = set()
-    for template in TEMPLATES.glob("*.html"):
-        used |= set(re.findall(r"""\bt\(["']([a-z0-9_.]+)["']""", template.read_text()))
-    used |= set(re.findall(r"""\bt\(["']([a-z0-9_.]+)["']""", Path(dashboard.__file__).read_text()))
-    assert used and used <= set(dashboard.STRINGS), used - set(dashboard.STRINGS)
 
 
 def api(live_server, path, body):

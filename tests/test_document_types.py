@@ -7,17 +7,18 @@ import zipfile
 
 import pytest
 from click.testing import CliRunner
+from markupsafe import escape
 
 from conftest import HOST, TOKEN, log_in, make_capture
-from server import create_app
+from server import create_app, i18n
 from server.cli import main
 from server.render import document_types, samples
 
-# A thank-you letter for a testimonial's author: a template and strings that already exist, reused.
+# A thank-you letter for a testimonial's author: a template and strings that already exist, reused (its button
+# shows the consent request's title).
 THANKS = document_types.DocumentType(
     "thank_you_letter", kinds=("testimonial",), path="thank-you.pdf", file_stem="thank-you",
-    label={"it": "Lettera di ringraziamento (PDF)", "en": "Thank-you letter (PDF)"},
-    summary="A thank-you letter for the author", in_bundle=True, template="consent_request.html",
+    summary="A thank-you letter for the author", in_bundle=True, template="consent_request.html", label="title",
     catalogue="consent_request", samples=lambda: [("thank_you_letter", samples.testimonial())])
 
 
@@ -56,8 +57,9 @@ def test_a_document_registered_alone_is_everywhere(registered, tmp_path):
     # the dashboard's button, and its download
     log_in(client, registered.extensions["testimone.store"].data_dir)
     page = get(f"/cases/{case_id}").get_data(as_text=True)
-    assert "Lettera di ringraziamento (PDF)" in page and f"/cases/{case_id}/files/thank-you.pdf" in page
-    assert "Lettera di ringraziamento" not in get(f"/cases/{offence_id}").get_data(as_text=True)
+    button = str(escape(i18n.text("consent_request", "title", "it")))  # as the page writes it
+    assert button in page and f"/cases/{case_id}/files/thank-you.pdf" in page
+    assert button not in get(f"/cases/{offence_id}").get_data(as_text=True)
     assert get(f"/cases/{case_id}/files/thank-you.pdf").data.startswith(b"%PDF-")
 
     # the evidence bundle
@@ -80,7 +82,7 @@ def test_every_document_type_has_its_template_and_strings():
 
     for kind in document_types.TYPES.values():
         assert (pdf.TEMPLATE_DIR / kind.template).is_file(), kind.name
-        assert pdf.catalogue(kind.catalogue)["version"], kind.name
+        assert i18n.has(kind.catalogue, "version") and i18n.has(kind.catalogue, kind.label), kind.name
         assert kind.samples(), kind.name
     for kind_name in ("testimonial", "offence"):  # every case has exactly one main document that applies
         mains = [d for d in document_types.TYPES.values() if d.main and kind_name in d.kinds]

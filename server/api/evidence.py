@@ -4,6 +4,7 @@ from flask import Response, current_app, jsonify, request
 from ..render import bundle
 from ..services import evidence
 from ..store import get_store
+from ..trust.witness import OUTCOMES
 from . import bp, only_parameters
 from .captures import CASE_ID
 from .openapi import error_responses, json_response
@@ -34,7 +35,7 @@ WITNESS_SUMMARY = {
     "required": ["at", "reason", "outcome", "status", "addresses", "text_present", "file", "sha256", "message"],
     "properties": {
         "at": TEXT, "reason": {"enum": ["capture", "recheck"]},
-        "outcome": {"enum": ["fetched", "login_required", "offline", "unreachable", "blocked", "error"]},
+        "outcome": {"enum": list(OUTCOMES)},
         "status": {"type": ["integer", "null"]}, "addresses": {"type": "array", "items": TEXT},
         "text_present": {"type": ["boolean", "null"]}, "body_sha256": {"type": ["string", "null"]},
         "tls_verified": {"type": ["boolean", "null"]}, "file": TEXT, "sha256": TEXT,

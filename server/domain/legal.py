@@ -3,7 +3,8 @@
 Testimone gives information, not legal advice: each deadline carries the rule it was counted by and
 says so in plain words, readings the law leaves open are flagged `uncertain`, and a due date on a
 Saturday, Sunday or Italian public holiday is flagged with the working day before it (no extension
-is counted on: the cautious reading).
+is counted on: the cautious reading). Its words are in the gettext catalogues, context "legal"
+(server/i18n.py); the tables below are built from them.
 """
 import calendar
 import functools
@@ -11,6 +12,9 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import holidays
+
+from .. import i18n
+from .vocabulary import LANGUAGES, OFFENCE_CATEGORIES
 
 QUERELA_MONTHS = 3          # art. 124 c.p.
 STALKING_MONTHS = 6         # art. 612-bis c.p., fourth paragraph
@@ -33,83 +37,17 @@ BASIS = {
     "removal_demand": "artt. 1334-1335 c.c.",
 }
 
-LABELS = {
-    "querela": {"it": "Termine per la querela", "en": "Deadline for the criminal complaint (querela)"},
-    "querela_stalking": {"it": "Termine per la querela (atti persecutori)",
-                         "en": "Deadline for the criminal complaint (stalking)"},
-    "civil_damages": {"it": "Prescrizione del risarcimento", "en": "Limitation for civil damages"},
-    "removal_demand": {"it": "Scadenza della diffida", "en": "Removal demand: compliance date"},
-}
-
-CATEGORY_LABELS = {
-    "insult": {"it": "insulto", "en": "insult"},
-    "defamation": {"it": "diffamazione", "en": "defamation"},
-    "threat_or_blackmail": {"it": "minaccia o ricatto", "en": "threat or blackmail"},
-    "fake_review": {"it": "recensione falsa", "en": "fake review"},
-    "harassment": {"it": "molestie", "en": "harassment"},
-    "other": {"it": "altro", "en": "other"},
-}
-
-STATUS_LABELS = {
-    "open": {"it": "aperto", "en": "open"},
-    "met": {"it": "rispettato", "en": "met"},
-    "missed": {"it": "scaduto", "en": "missed"},
-}
-
+# {value: {lang: text}}, from the catalogues ("deadline.querela", "category.insult"...).
+LABELS = i18n.table("legal", "deadline", BASIS)
+CATEGORY_LABELS = i18n.table("legal", "category", OFFENCE_CATEGORIES)
+STATUS_LABELS = i18n.table("legal", "status", ("open", "met", "missed"))
 # Why a category gets (or does not get) a querela, worded as docs/legal.md asks: cautiously.
-CATEGORY_NOTES = {
-    "insult": {
-        "it": "Un insulto pubblicato e letto in seguito, in tua assenza, può essere diffamazione (art. 595 c.p.; "
-              "Cass. I 409/2024). Un insulto scambiato in diretta è ingiuria: non è più reato (d.lgs. 7/2016), "
-              "solo illecito civile, senza querela né termine di 3 mesi.",
-        "en": "An insult posted and read later, while you were absent, may be defamation (art. 595 c.p.; "
-              "Cass. I 409/2024). An insult exchanged live is ingiuria: no longer a crime (d.lgs. 7/2016), only "
-              "a civil wrong, with no criminal complaint and no 3-month term.",
-    },
-    "defamation": {
-        "it": "Diffamazione (art. 595 c.p.), procedibile solo a querela; su Facebook è un «mezzo di pubblicità» "
-              "(c.3).",
-        "en": "Defamation (art. 595 c.p.) is prosecuted only on the victim's complaint; Facebook counts as "
-              "\"other means of publicity\" (para. 3).",
-    },
-    "fake_review": {
-        "it": "Una recensione che attribuisce fatti falsi può essere diffamazione (art. 595 c.p.). Una critica "
-              "vera e misurata è lecita.",
-        "en": "A review that states false facts may be defamation (art. 595 c.p.). True, measured criticism "
-              "is lawful.",
-    },
-    "threat_or_blackmail": {
-        "it": "«Sconto o recensione negativa» può essere tentata estorsione (artt. 56, 629 c.p.): procedibile "
-              "d'ufficio, senza termine, da denunciare subito. Il termine di querela indicato vale per l'eventuale "
-              "contenuto diffamatorio. La qualificazione spetta all'avvocato.",
-        "en": "\"Discount or a bad review\" may be attempted extortion (artt. 56, 629 c.p.): prosecuted without "
-              "a complaint, no term, report it at once. The querela deadline shown covers any defamatory "
-              "content. The classification is the lawyer's.",
-    },
-    "harassment": {
-        "it": "Atti persecutori (art. 612-bis c.p.) solo se ne ricorrono gli effetti (ansia o paura durature, "
-              "abitudini cambiate): querela entro 6 mesi. Le molestie ripetute possono essere art. 660 c.p.",
-        "en": "Stalking (art. 612-bis c.p.) only where its effects are present (lasting anxiety or fear, "
-              "changed habits): complaint within 6 months. Repeated nuisance may be art. 660 c.p.",
-    },
-    "other": {
-        "it": "Nessun termine penale calcolato: chiedi all'avvocato come qualificare il fatto.",
-        "en": "No criminal deadline computed: ask your lawyer how to classify the facts.",
-    },
-}
-
+CATEGORY_NOTES = i18n.table("legal", "note", OFFENCE_CATEGORIES)
 # The seed's advice, shown whenever the owner takes the offence path.
-ADVICE = {
-    "it": ["Prima contatta il cliente e prova a rimediare: una recensione negativa ma vera e misurata è critica "
-           "legittima, non un reato.",
-           "Documenta e fai valere solo ciò che è falso, offensivo o un ricatto."],
-    "en": ["First contact the customer and try to put things right: a negative but true and measured review is "
-           "legitimate criticism, not an offence.",
-           "Document and escalate only what is false, insulting or blackmail."],
-}
+ADVICE = {lang: i18n.numbered("legal", "advice", lang) for lang in LANGUAGES}
 
 # The possible legal qualifications the incident report details for each category; the others are
-# named in one line (the lawyer may still see them in the facts). Keys of incident_report.toml "q.*".
+# named in one line (the lawyer may still see them in the facts). Keys "q.*" of the incident_report context in the catalogues.
 QUALIFICATIONS = ("defamation", "insult", "extortion", "stalking", "civil", "criticism")
 RELEVANT = {
     "defamation": ("defamation", "civil", "criticism"),
@@ -128,46 +66,17 @@ def qualifications(category: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
 
 
 # What the user must know before sending a removal demand; never printed in the letter itself.
-# Each entry: (platforms it applies to, or None for all; Italian; English).
-REMOVAL_DEMAND_WARNINGS = [
-    (None, "Acquisisci il contenuto con Testimone prima di inviare la diffida (e ogni nuovo commento): "
-           "l'autore potrebbe modificarlo o cancellarlo appena la riceve.",
-     "Capture the content with Testimone before sending the demand (and every new comment): the author may "
-     "edit or delete it as soon as they receive it."),
-    (None, "La diffida non ferma il termine per la querela: i 3 mesi dalla notizia del fatto continuano a decorrere.",
-     "A removal demand does not stop the querela clock: the 3 months from learning of the fact keep running."),
-    (None, "Non subordinare mai la rinuncia alla querela a un pagamento: può essere a sua volta estorsione.",
-     "Never make dropping a complaint conditional on money: that can itself be extortion."),
-    (None, "Come inviarla: se conosci l'indirizzo dell'autore, PEC o raccomandata con avviso di ricevimento "
-           "(la diffida ha effetto quando arriva, artt. 1334–1335 c.c.). Se conosci solo il profilo, mandala "
-           "come messaggio privato sulla piattaforma, in allegato o incollata, e fai uno screenshot del "
-           "messaggio inviato, con data e ora: è la prova dell'invio. Inviala il giorno stesso in cui la scarichi: "
-           "il termine indicato nella lettera parte dalla sua data.",
-     "How to send it: if you know the author's address, certified email (PEC) or registered letter with proof "
-     "of delivery (the demand takes effect when it arrives, arts. 1334–1335 Civil Code). If you only know the "
-     "profile, send it as a private message on the platform, attached or pasted, and take a screenshot of the "
-     "sent message showing date and time: that proves it was sent. Send it on the day you download it: the "
-     "term in the letter runs from its date."),
-    (("facebook",), "Se il commento è sulla pagina della tua attività, nascondilo invece di cancellarlo: "
-                    "resta visibile solo all'autore e ai suoi amici e resta come prova; cancellato, la prova sparisce.",
-     "If the comment is on your business's own page, hide it instead of deleting it: only the author and their "
-     "friends still see it, and it remains as evidence; deleted, the evidence is gone."),
-    (("tripadvisor",), "Minacciare chi ha scritto una recensione su Tripadvisor porta Tripadvisor a penalizzare "
-                       "l'attività: valuta con l'avvocato se inviare la diffida o segnalare la recensione.",
-     "Threatening a Tripadvisor reviewer gets the business penalised by Tripadvisor: discuss with your lawyer "
-     "whether to send the demand or to report the review."),
-]
+# Each entry: (platforms it applies to, or None for all; its key, "warning.<key>" in the catalogues).
+REMOVAL_DEMAND_WARNINGS = [(None, "capture_first"), (None, "querela_clock"), (None, "no_money"), (None, "how_to_send"),
+                           (("facebook",), "facebook_hide"), (("tripadvisor",), "tripadvisor")]
 
 
 def removal_demand_warnings(platform: str | None, lang: str) -> list[str]:
-    return [warning[1 if lang == "it" else 2] for warning in REMOVAL_DEMAND_WARNINGS
-            if warning[0] is None or platform in warning[0]]
+    return [i18n.text("legal", f"warning.{key}", lang) for platforms, key in REMOVAL_DEMAND_WARNINGS
+            if platforms is None or platform in platforms]
 
 
-DISCLAIMER = {
-    "it": "Testimone fornisce informazioni, non consulenza legale: verifica i termini con il tuo avvocato.",
-    "en": "Testimone gives information, not legal advice: check these deadlines with your lawyer.",
-}
+DISCLAIMER = i18n.both("legal", "disclaimer")
 
 
 def add_months(start: date, months: int) -> tuple[date, bool]:
@@ -279,46 +188,21 @@ def _day(value: str, lang: str) -> str:
     return f"{day:%d/%m/%Y}" if lang == "it" else f"{day:%d %b %Y}".lstrip("0")
 
 
-WEEKDAYS = {"it": ["lunedì", "martedì", "mercoledì", "giovedì", "venerdì", "sabato", "domenica"],
-            "en": ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]}
-
-
 def non_working_note(deadline: dict, lang: str, day=_day) -> str:
     """"20/02/2027 is a Saturday: file by Friday 19/02/2027.", or "" on a working day."""
     if not deadline.get("non_working"):
         return ""
     due, file_by = date.fromisoformat(deadline["due"]), date.fromisoformat(deadline["file_by"])
-    what = (f"{WEEKDAYS[lang][due.weekday()]}" if deadline["non_working"] != "holiday" else
-            {"it": "festivo ({name})", "en": "a public holiday ({name})"}[lang].format(name=holiday_name(due, lang)))
-    before = f"{WEEKDAYS[lang][file_by.weekday()]} {day(deadline['file_by'], lang)}"
-    if lang == "it":
-        return (f"Il {day(deadline['due'], lang)} è {what}: non contare su una proroga, agisci entro {before}, "
-                "l'ultimo giorno lavorativo prima.")
-    article = "" if deadline["non_working"] == "holiday" else "a "
-    return (f"{day(deadline['due'], lang)} is {article}{what}: do not count on an extension, act by {before}, "
-            "the last working day before it.")
+    if deadline["non_working"] == "holiday":
+        what = i18n.text("legal", "non_working.holiday", lang).format(name=holiday_name(due, lang))
+    else:
+        what = i18n.text("legal", "non_working.weekday", lang).format(weekday=_weekday(due, lang))
+    before = f"{_weekday(file_by, lang)} {day(deadline['file_by'], lang)}"
+    return i18n.text("legal", "non_working.note", lang).format(due=day(deadline["due"], lang), what=what, before=before)
 
 
-EXPLAIN = {
-    "it": {"months": "mesi", "years": "anni",
-           "knowledge": "dal giorno in cui hai avuto notizia del fatto ({start}), anche se l'autore è ignoto",
-           "knowledge_civil": "dal giorno in cui hai avuto notizia del fatto ({start}), perché la data di "
-                              "pubblicazione non è nota: se è anteriore, il termine scade prima",
-           "publication": "dal giorno della pubblicazione ({start})",
-           "sentence": "{amount} {unit} {origin}, senza contare quel giorno: stesso numero del giorno, {due}.",
-           "hard": " Termine rigido: nessuna proroga per festivi o ferie.",
-           "month_end": " Quel giorno non esiste nel mese di scadenza: indicato l'ultimo giorno del mese "
-                        "(da confermare con il tuo avvocato)."},
-    "en": {"months": "months", "years": "years",
-           "knowledge": "from the day you learned of the fact ({start}), even if the author is unknown",
-           "knowledge_civil": "from the day you learned of the fact ({start}), because the publication date is "
-                              "not known: if it is earlier, the period ends earlier",
-           "publication": "from the day of publication ({start})",
-           "sentence": "{amount} {unit} {origin}, not counting that day: same day-number, {due}.",
-           "hard": " A hard deadline: no extension for holidays or the summer break.",
-           "month_end": " That day does not exist in the final month: the last day of the month is shown "
-                        "(to be confirmed by your lawyer)."},
-}
+def _weekday(day: date, lang: str) -> str:
+    return i18n.text("legal", f"weekday.{day.isoweekday()}", lang)
 
 
 def explain(deadline: dict, lang: str = "it") -> str:
@@ -326,21 +210,20 @@ def explain(deadline: dict, lang: str = "it") -> str:
     start, due = _day(deadline["counted_from"], lang), _day(deadline["due"], lang)
     kind = deadline["kind"]
     if kind == "removal_demand":
-        text = {"it": f"Diffida inviata il {start}: data indicata per adeguarsi {due}. Ha effetto dalla "
-                      "ricezione; non sospende il termine per la querela.",
-                "en": f"Removal demand sent on {start}: compliance date {due}. It takes effect on receipt; it "
-                      "does not stop the querela clock."}[lang]
-        return text
-    words = EXPLAIN[lang]
+        return i18n.text("legal", "explain.removal_demand", lang).format(start=start, due=due)
+
+    def words(key: str) -> str:
+        return i18n.text("legal", f"explain.{key}", lang)
+
     amount, unit = {"querela": (3, "months"), "querela_stalking": (6, "months"), "civil_damages": (5, "years")}[kind]
     if kind != "civil_damages":
-        origin = words["knowledge"]
+        origin = words("knowledge")
     else:
-        origin = words["publication" if deadline.get("counted_from_kind") == "publication" else "knowledge_civil"]
-    text = words["sentence"].format(amount=amount, unit=words[unit], origin=origin.format(start=start), due=due)
+        origin = words("publication" if deadline.get("counted_from_kind") == "publication" else "knowledge_civil")
+    text = words("sentence").format(amount=amount, unit=words(unit), origin=origin.format(start=start), due=due)
     if kind != "civil_damages":
-        text += words["hard"]
+        text += " " + words("hard")
     if deadline["uncertain"]:
-        text += words["month_end"]
+        text += " " + words("month_end")
     note = non_working_note(deadline, lang)
     return f"{text} {note}" if note else text

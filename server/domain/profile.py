@@ -10,6 +10,7 @@ import re
 
 from jsonschema import Draft202012Validator
 
+from .. import i18n
 from .errors import Invalid
 from .vocabulary import LANGUAGES
 
@@ -52,23 +53,8 @@ SCHEMA = {
 
 DEFAULTS = {**{field: None for field in FIELDS}, "default_language": "it"}
 
-PLACEHOLDER = {"it": "[{field} da completare]", "en": "[{field} to be completed]"}
-
-FIELD_NAMES = {
-    "business_name": {"it": "ragione sociale", "en": "business name"},
-    "legal_form": {"it": "forma giuridica", "en": "legal form"},
-    "address": {"it": "indirizzo", "en": "address"},
-    "vat_number": {"it": "partita IVA", "en": "VAT number"},
-    "email": {"it": "email", "en": "email"},
-    "pec": {"it": "PEC", "en": "certified email (PEC)"},
-    "phone": {"it": "telefono", "en": "phone"},
-    "website": {"it": "sito web", "en": "website"},
-    "dpo_contact": {"it": "contatto del DPO", "en": "DPO contact"},
-    "signatory_name": {"it": "firmatario", "en": "signatory"},
-    "signatory_role": {"it": "qualifica del firmatario", "en": "signatory's role"},
-    "social_accounts": {"it": "profili social dell'attività", "en": "the business's social media accounts"},
-    "capture_operator": {"it": "chi acquisisce le prove (nome e cognome)", "en": "who captures the evidence (full name)"},
-}
+# What each field is called, from the catalogues (context "profile", "field.<name>").
+FIELD_NAMES = i18n.table("profile", "field", FIELDS)
 
 _validator = Draft202012Validator(SCHEMA)
 
@@ -123,7 +109,7 @@ def missing_fields(profile: dict | None) -> list[str]:
 
 
 def placeholder(field: str, lang: str) -> str:
-    return PLACEHOLDER[lang].format(field=FIELD_NAMES[field][lang])
+    return i18n.text("profile", "placeholder", lang).format(field=FIELD_NAMES[field][lang])
 
 
 def profile_hash(profile: dict | None) -> str:

@@ -2,7 +2,8 @@
 dashboard's buttons, the evidence bundle and `testimone render-samples` all read it.
 
 Adding a document = one `register(DocumentType(...))` here, its template (pdf_templates/<name>.html)
-and its strings (pdf_templates/strings/<name>.toml), plus tests.
+and its strings (the context "<name>" in server/locales/*/LC_MESSAGES/testimone.po, with "label" and
+"version"), plus tests.
 """
 from dataclasses import dataclass
 from datetime import date
@@ -10,6 +11,7 @@ from typing import Callable
 
 from markupsafe import Markup
 
+from .. import i18n
 from ..domain import legal, profile
 from ..trust.clock import clock_report
 from . import samples
@@ -29,7 +31,6 @@ class DocumentType:
     kinds: tuple[str, ...]         # the kinds of case that have it
     path: str                      # its file: /api/captures/<id>/<path>, /cases/<id>/files/<path>
     file_stem: str                 # testimone-<file_stem>-<short id>-<date>.pdf; <file_stem>-<lang>.pdf in a bundle
-    label: dict                    # the dashboard's button, {"it": ..., "en": ...}
     summary: str                   # one line for the OpenAPI document
     when: Callable[[dict], bool] = _always   # a condition on the case's state, beyond its kind
     refusal: str | None = None     # the 409 message when it does not apply (default: names the kinds)
@@ -42,11 +43,16 @@ class DocumentType:
     internal: Callable[[dict], bool] = lambda _record: False
     samples: Callable[[], list[tuple[str, dict]]] = list  # (label, record) for render-samples
     template: str = ""             # default: <name>.html
-    catalogue: str = ""            # default: <name> (pdf_templates/strings/<name>.toml over common.toml)
+    catalogue: str = ""            # default: <name> (the .po files' context <name> over "document")
+    label: str = "label"           # the key of the dashboard's button in its catalogue
 
     def __post_init__(self):
         object.__setattr__(self, "template", self.template or f"{self.name}.html")
         object.__setattr__(self, "catalogue", self.catalogue or self.name)
+
+    def button(self, lang: str) -> str:
+        """The dashboard button's text; a document without one shows its name."""
+        return i18n.get(self.catalogue, self.label, lang) or self.name.replace("_", " ")
 
     def applies(self, record: dict) -> bool:
         return record["kind"] in self.kinds and self.when(record)
@@ -94,7 +100,7 @@ def _withdrawal(record: dict) -> dict | None:
 
 # Above this difference between the server's and the browser's clocks, the incident report warns.
 CLOCK_WARNING_SECONDS = 60
-# Every event a case's history may hold, translated in incident_report.toml ("event.<code>").
+# Every event a case's history may hold, translated in the incident_report context ("event.<code>").
 EVENTS = ("evidence.added", "clock.recorded", "timestamp.pending", "timestamp.stamped", "witness.capture",
           "witness.recheck", "action.recorded", "case.updated", "consent.answered", "consent.withdrawn",
           "placement.added", "placement.removed")
@@ -241,7 +247,6 @@ def _takedown(record: dict, _day: date, _shown: dict, _options: dict) -> dict:
 
 register(DocumentType(
     "consent_request", kinds=("testimonial",), path="consent-request.pdf", file_stem="consent-request",
-    label={"it": "Richiesta di consenso (PDF)", "en": "Consent request (PDF)"},
     summary="Consent request for the author of a testimonial", main=True, in_bundle=True,
     superseded_by="takedown", context=_consent_request, when=lambda record: _withdrawal(record) is None,
     refusal="Consent was withdrawn: the consent request printed the erased content and is no longer available. "
@@ -250,17 +255,14 @@ register(DocumentType(
     samples=lambda: [("consent_request", samples.testimonial())]))
 register(DocumentType(
     "incident_report", kinds=("offence",), path="incident-report.pdf", file_stem="incident-report",
-    label={"it": "Relazione sull'episodio (PDF)", "en": "Incident report (PDF)"},
     summary="Incident report of an offence case, with its evidence and deadlines", main=True, in_bundle=True,
     context=_incident_report, internal=lambda _record: True, samples=lambda: [("incident_report", samples.offence())]))
 register(DocumentType(
     "removal_demand", kinds=("offence",), path="removal-demand.pdf", file_stem="removal-demand",
-    label={"it": "Diffida (PDF)", "en": "Removal demand (PDF)"},
     summary="Formal removal demand (diffida), offence cases only", options=("deadline_days",),
     context=_removal_demand, samples=lambda: [("removal_demand", samples.offence())]))
 register(DocumentType(
     "takedown", kinds=("testimonial",), path="takedown.pdf", file_stem="takedown", main=True,
-    label={"it": "Conferma di rimozione (PDF)", "en": "Takedown confirmation (PDF)"},
     summary="Takedown checklist, or the confirmation for the author once every placement is removed",
     when=lambda record: _withdrawal(record) is not None,
     refusal="Only a testimonial whose consent was withdrawn has a takedown checklist.", context=_takedown,

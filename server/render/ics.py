@@ -10,12 +10,11 @@ back with `icalendar`, so what is written here is checked against an independent
 """
 from datetime import date, datetime, timedelta, timezone
 
+from .. import i18n
 from ..domain import legal
 from ..domain.vocabulary import label
 
 REMINDER_DAYS = (14, 7)  # docs/legal.md: remind at D-14 and D-7
-TITLE = {"it": "Testimone — scadenze", "en": "Testimone — deadlines"}
-CASE_WORD = {"it": "caso", "en": "case"}
 TEXT_ESCAPES = str.maketrans({"\\": "\\\\", ";": "\\;", ",": "\\,", "\n": "\\n", "\r": ""})
 
 
@@ -42,14 +41,14 @@ def deadlines_feed(deadlines: list[tuple[dict, dict]], lang: str, base_url: str)
     """The feed of (record, open deadline) pairs, soonest first (server/services/deadlines.py picks them)."""
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//Testimone//Deadlines//IT", "CALSCALE:GREGORIAN",
-             f"X-WR-CALNAME:{text(TITLE[lang])}",
+             f"X-WR-CALNAME:{text(i18n.text('calendar', 'title', lang))}",
              # How often subscribed clients should refresh (RFC 7986, and the older name Outlook and Google read).
              "REFRESH-INTERVAL;VALUE=DURATION:PT1H", "X-PUBLISHED-TTL:PT1H"]
     for record, deadline in deadlines:
         due = date.fromisoformat(deadline["due"])
         link = f"{base_url}/cases/{record['id']}"
         category = label(legal.CATEGORY_LABELS, record["offence"]["category"], lang)
-        summary = text(f"{label(legal.LABELS, deadline['kind'], lang)} — {CASE_WORD[lang]} {record['id'][-6:]} "
+        summary = text(f"{label(legal.LABELS, deadline['kind'], lang)} — {i18n.text('calendar', 'case', lang)} {record['id'][-6:]} "
                        f"({category})")
         description = text("\n".join([legal.explain(deadline, lang), deadline["basis"], link, legal.DISCLAIMER[lang]]))
         lines += ["BEGIN:VEVENT", f"UID:{record['id']}-{deadline['kind']}@testimone.localhost", f"DTSTAMP:{stamp}",

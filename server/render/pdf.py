@@ -1,7 +1,8 @@
 """PDF documents: consent request, incident report, removal demand, takedown checklist.
 
 Pure rendering, no store: callers pass the case record (the shape GET /api/captures/<id> returns, docs/api.md), the business
-profile and the screenshot bytes. Templates, stylesheet, fonts and strings live in pdf_templates/.
+profile and the screenshot bytes. Templates, stylesheet and fonts live in pdf_templates/; the strings in the
+gettext catalogues (server/i18n.py): a document's context, over the "document" context every one shares.
 
 Safety: Jinja autoescapes everything, so captured content is only ever text. WeasyPrint gets a URL
 fetcher that serves files under pdf_templates/ and data: URIs and refuses anything else with a
@@ -20,7 +21,6 @@ import logging
 import mimetypes
 import re
 import threading
-import tomllib
 from collections import OrderedDict
 from datetime import date, datetime, timezone
 from functools import lru_cache
@@ -35,6 +35,7 @@ from markupsafe import Markup, escape
 from PIL import Image
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
+from .. import i18n
 from ..domain import legal, profile as business_profile
 from ..domain import vocabulary
 from ..domain.vocabulary import LANGUAGES
@@ -58,33 +59,19 @@ class DocumentError(ValueError):
 
 @lru_cache(maxsize=1)
 def template_version() -> str:
-    """Hash of every file under pdf_templates/ plus the renderer version: part of each cache key."""
+    """Hash of every file under pdf_templates/, the catalogues and the renderer version: part of each cache key."""
     digest = hashlib.sha256(RENDERER_VERSION.encode())
     for path in sorted(p for p in TEMPLATE_DIR.rglob("*") if p.is_file()):
         digest.update(path.relative_to(TEMPLATE_DIR).as_posix().encode() + b"\0" + path.read_bytes())
+    for lang in LANGUAGES:
+        digest.update(lang.encode() + b"\0" + i18n.po_path(lang).read_bytes())
     return digest.hexdigest()[:12]
 
 
-@lru_cache(maxsize=None)
-def catalogue(document: str) -> dict:
-    """The document's strings over the common ones: {key: {"it": ..., "en": ...}} (nested keys flattened)."""
-    merged = {}
-    for name in ("common", document):
-        with open(TEMPLATE_DIR / "strings" / f"{name}.toml", "rb") as file:
-            merged.update(_flatten(tomllib.load(file)))
-    return merged
-
-
-def _flatten(table: dict, prefix: str = "") -> dict:
-    flat = {}
-    for key, value in table.items():
-        if isinstance(value, dict):
-            if "it" in value:
-                flat[prefix + key] = {"it": value["it"], "en": value["en"]}
-            flat.update(_flatten({k: v for k, v in value.items() if k not in ("it", "en")}, f"{prefix}{key}."))
-        else:
-            flat[prefix + key] = value
-    return flat
+def string(catalogue: str, key: str, lang: str) -> str | None:
+    """A document's text: its own context's (catalogue), else the one every document shares ("document")."""
+    found = i18n.get(catalogue, key, lang)
+    return found if found is not None else i18n.get("document", key, lang)
 
 
 @lru_cache(maxsize=256)
@@ -142,9 +129,9 @@ def _parse_instant(value: str | None) -> datetime | None:
 
 
 def _format_date(day: date, lang: str) -> str:
-    months = catalogue("common")["month"][lang]
+    month = i18n.text("document", f"month.{day.month}", lang)
     number = "1°" if lang == "it" and day.day == 1 else str(day.day)  # Italian writes "1° dicembre"
-    return f"{number} {months[day.month - 1]} {day.year}"
+    return f"{number} {month} {day.year}"
 
 
 MINUS = "\u2212"  # a real minus sign, not a hyphen
@@ -168,8 +155,8 @@ def format_duration(seconds: float, lang: str) -> str:
     minutes, rest = divmod(round(seconds), 60)
     hours, minutes = divmod(minutes, 60)
     days, hours = divmod(hours, 24)
-    day_word = ("giorno", "giorni") if lang == "it" else ("day", "days")
-    parts = [(days, f"{days} {day_word[days != 1]}"), (hours, f"{hours} h"), (minutes, f"{minutes} min"),
+    day_word = i18n.text("document", "duration.days" if days != 1 else "duration.day", lang)
+    parts = [(days, f"{days} {day_word}"), (hours, f"{hours} h"), (minutes, f"{minutes} min"),
              (rest, f"{rest} s")]
     shown = [text for amount, text in parts if amount][:2]
     return " ".join(shown)
@@ -267,7 +254,7 @@ def _record_view(record: dict, lang: str) -> dict:
     posted = _timestamps(record.get("posted_at"), zone, lang)
     captured = _timestamps(record.get("captured_at"), zone, lang)
     shot = _timestamps(context.get("screenshot_at_client"), zone, lang)
-    browser_clock = catalogue("common")["browser_clock"][lang]
+    browser_clock = i18n.text("document", "browser_clock", lang)
     return {"zone": zone, "posted": posted, "captured": captured, "context": context, "shot": shot,
             "shot_when": f"{shot['utc']} ({browser_clock})" if shot else (captured or {}).get("utc", ""),
             "short_id": record["id"][-6:], "sha256": record.get("sha256") or "",
@@ -275,10 +262,9 @@ def _record_view(record: dict, lang: str) -> dict:
             "testimonial": record.get("testimonial") or {}}
 
 
-def _platform(strings: dict, platform: str, lang: str) -> str:
+def _platform(catalogue: str, platform: str, lang: str) -> str:
     """The platform's name from the catalogue; a platform added since shows as its own name."""
-    entry = strings.get(f"platform.{platform}")
-    return entry[lang] if entry else vocabulary.label({}, platform, lang)
+    return string(catalogue, f"platform.{platform}", lang) or vocabulary.label({}, platform, lang)
 
 
 def document_date(record: dict, issued_on: date | None) -> date:
@@ -300,11 +286,12 @@ def render_html(document: str, record: dict, profile: dict | None, lang: str, sc
         raise DocumentError(f"Unknown language '{lang}'.")
     if not kind.applies(record):
         raise DocumentError(f"A {document.replace('_', ' ')} does not apply to case {record['id']}.")
-    strings = catalogue(kind.catalogue)
-
     def t(key: str, **values) -> Markup:
+        found = string(kind.catalogue, key, lang)
+        if found is None:
+            raise KeyError(f"No '{key}' for the {kind.name} in the '{lang}' catalogue")
         # Markup.format escapes every value except placeholders, which are already Markup.
-        return escape(strings[key][lang]).format(**values)
+        return escape(found).format(**values)
 
     def fmt_date(value: str | None) -> str:
         return _format_date(date.fromisoformat(value[:10]), lang) if value else ""
@@ -314,16 +301,16 @@ def render_html(document: str, record: dict, profile: dict | None, lang: str, sc
     view = _record_view(record, lang)
     business = _business(profile, lang)
     context = {
-        "lang": lang, "t": t, "has_string": lambda key: key in strings, "record": record, "r": view,
+        "lang": lang, "t": t, "has_string": lambda key: string(kind.catalogue, key, lang) is not None, "record": record, "r": view,
         "business": business, "screenshot": _screenshot(screenshot, record.get("screenshot_rect")),
-        "document_version": strings["version"], "template_version": template_version(),
+        "document_version": i18n.text(kind.catalogue, "version", lang), "template_version": template_version(),
         "date_text": _format_date(day, lang), "created": created.astimezone(timezone.utc).isoformat(),
         "fmt_date": fmt_date, "hash": hash_groups,
         "number": lambda value, decimals=0, sign=False: format_number(value, lang, decimals, sign),
         "duration": lambda seconds: format_duration(seconds, lang),
         "status_label": lambda status: legal.STATUS_LABELS.get(status, {}).get(lang, status),
         "stamp": lambda value: _timestamps(value, view["zone"], lang),
-        "platform": _platform(strings, record.get("platform") or "other", lang),
+        "platform": _platform(kind.catalogue, record.get("platform") or "other", lang),
         "platform_key": record.get("platform") or "other",
         # Only documents the business keeps say what the tool is (base.html); letters to others never do.
         "internal": kind.internal(record),

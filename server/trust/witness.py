@@ -22,6 +22,7 @@ from urllib.parse import urljoin, urlsplit
 
 from cryptography import x509
 
+from .. import i18n
 from ..domain.integrity import canonical_json
 
 TIMEOUT = 15
@@ -31,21 +32,9 @@ USER_AGENT = "Mozilla/5.0 (compatible; Testimone second witness)"
 _naming = threading.Lock()
 LOGIN_MARKERS = (re.compile(rb"<input[^>]+type=[\"']?password", re.I), re.compile(rb"id=[\"']login_form", re.I))
 
-MESSAGES = {
-    "fetched": ("Pagina scaricata dal server in modo indipendente.",
-                "Page fetched independently by the server."),
-    "login_required": ("La pagina richiede l'accesso: il server non la vede come un visitatore qualunque; "
-                       "resta la sola cattura del browser.",
-                       "The page requires a login: the server cannot see it as a member of the public does; "
-                       "the browser's capture is the only witness."),
-    "offline": ("Impossibile risolvere il nome: il computer è offline o senza DNS. Riprovare più tardi.",
-                "The name could not be resolved: this computer is offline or has no DNS. Try again later."),
-    "unreachable": ("Il sito non risponde (connessione rifiutata o scaduta).",
-                    "The site does not answer (connection refused or timed out)."),
-    "blocked": ("Indirizzo non pubblico: il secondo testimone scarica solo pagine pubbliche.",
-                "Not a public address: the second witness only fetches public pages."),
-    "error": ("Errore durante lo scaricamento.", "Error while fetching."),
-}
+# The outcomes of a fetch (the API schema lists them); each one's message is "outcome.<outcome>" in the
+# catalogues' "witness" context.
+OUTCOMES = ("fetched", "login_required", "offline", "unreachable", "blocked", "error")
 
 
 class WitnessStop(Exception):
@@ -209,8 +198,7 @@ def witness(record: dict, config: dict, reason: str) -> dict:
     body, charset = report.pop("_body", None), report.pop("_charset", "utf-8")
     report["text_present"] = text_present(record.get("text"), body, charset) \
         if report["outcome"] == "fetched" else None
-    it, en = MESSAGES[report["outcome"]]
-    report["message"] = {"it": it, "en": en}
+    report["message"] = i18n.both("witness", f"outcome.{report['outcome']}")
     return report
 
 
