@@ -7,6 +7,7 @@ Layout (docs/architecture.md, "The data directory"):
     audit.log        append-only, hash-chained events (server/domain/integrity.py)
     cases/<id>/      write-once evidence files and capture.json, the canonical record
     index.sqlite3    the case index (server/case_index.py): derived, rebuilt from the records
+    stopped          present while no process holds the directory after a clean stop
 
 Only the names of the record files are held in memory, so opening the store costs one directory
 listing and its memory does not grow with the cases (docs/decisions/0005-record-files.md); a record is
@@ -43,6 +44,7 @@ from .domain.integrity import EMPTY_SHA256, audit_line, canonical_json, sha256_h
 CASES = "cases"
 SETTINGS = "settings"
 RECORDS = "records"
+STOPPED = "stopped"
 JOURNAL_LIMIT = 1 << 20  # bytes: past this the journal is folded (its changes are in the record files already)
 INDEX = "index.sqlite3"
 SUMMARY_LEAVES_OUT = ("history", "evidence", "comment_html", "context")
@@ -232,13 +234,15 @@ class RecordFiles(Mapping):
     def __init__(self, folder: Path, tidy: bool = False):
         self.folder = folder
         self.names = {}  # doc id (str) -> file name
-        with os.scandir(folder) as entries:
-            for entry in entries:
-                doc_id, _, rest = entry.name.partition("-")
-                if doc_id.isdigit() and rest.endswith(".json") and CASE_ID.match(rest[:-5]):
-                    self.names[doc_id] = entry.name
-                elif tidy and entry.name.startswith(".") and entry.name.endswith(".tmp"):
-                    _remove(Path(entry.path))  # staged by a write that never committed
+        self.ids = {}  # case id -> doc id (int)
+        for name in os.listdir(folder):
+            doc_id, _, rest = name.partition("-")
+            case_id = rest[:-5]
+            if doc_id.isdigit() and rest.endswith(".json") and CASE_ID.match(case_id):
+                self.names[doc_id] = name
+                self.ids[case_id] = int(doc_id)
+            elif tidy and name.startswith(".") and name.endswith(".tmp"):
+                _remove(folder / name)  # staged by a write that never committed
 
     def __getitem__(self, doc_id) -> dict:
         path = self.folder / self.names[str(doc_id)]
@@ -259,8 +263,10 @@ class RecordFiles(Mapping):
         return len(self.names)
 
     def case_ids(self) -> dict:
-        """{case id: doc id} of every record file."""
-        return {name.partition("-")[2][:-5]: int(doc_id) for doc_id, name in self.names.items()}
+        """{case id: doc id} of every record file found when the folder was listed: handed over, once, to the
+        caller, who keeps it up to date (one copy of 100,000 ids is enough)."""
+        ids, self.ids = self.ids, {}
+        return ids
 
     def stage(self, doc_id: int, doc: dict) -> tuple[Path, Path]:
         """Write the record's next version under a temporary name; `publish` puts it in place."""
@@ -360,6 +366,13 @@ class Store(CaseFiles):
         except BlockingIOError:
             self._lock_file.close()
             raise StoreLocked(f"another Testimone process is using {self.data_dir}") from None
+        # `stopped` is written by close(), last: if it is here, the previous process stopped cleanly. It goes
+        # (on disk) before anything else is written, so a crash of this process is never taken for a clean stop.
+        marker = self.data_dir / STOPPED
+        self._stopped_cleanly = marker.exists()
+        if self._stopped_cleanly:
+            _remove(marker)
+            _fsync_dir(self.data_dir)
 
     def _write_snapshot(self) -> None:
         tables = {SETTINGS: self._tables[SETTINGS]}
@@ -411,30 +424,30 @@ class Store(CaseFiles):
     def _recover(self, last_change: dict | None, snapshot_exists: bool, pending: dict) -> int:
         """Returns how many case records were rebuilt."""
         self._complete_last_write(last_change)
-        # Every start tidies the folders and then writes the snapshot: a folder unchanged since the snapshot
-        # was written has nothing to tidy (a scan of every folder would cost 0.1 ms a case at each start),
-        # unless its erasure committed and a crash stopped it before its files were deleted.
+        # After a crash, every start tidies the folders and then writes the snapshot: a folder unchanged since
+        # the snapshot was written has nothing to tidy (a scan of every folder costs 0.1 ms a case), unless its
+        # erasure committed and a crash stopped it before its files were deleted. After a clean stop nothing
+        # was cut short: only the names are looked at (a capture folder with no record, a temporary folder).
         tidied_at = (self.data_dir / "testimone.json").stat().st_mtime_ns if snapshot_exists else -1
-        with os.scandir(self.cases_dir) as entries:
-            folders = [entry for entry in entries if entry.is_dir()]
+        names = os.listdir(self.cases_dir)
         erased = {doc["id"] for doc in pending.values() if "erasure" in doc}  # an erasure compacts once done
         rebuilt = []
-        for entry in folders:
-            folder = Path(entry.path)
-            if entry.name.startswith(".tmp-"):  # never moved into place: never a capture
-                _remove_tree(folder)
-            elif entry.name in self._ids:
-                if entry.name in erased or entry.stat().st_mtime_ns >= tidied_at:
-                    self._tidy_case_folder(folder)
-            elif CASE_ID.match(entry.name):
-                rebuilt += filter(None, [self._rebuild_case(folder)])
+        for name in names:
+            if name.startswith(".tmp-"):  # never moved into place: never a capture
+                _remove_tree(self.cases_dir / name)
+            elif name in self._ids:
+                if name in erased or not self._stopped_cleanly and (
+                        os.stat(self.cases_dir / name).st_mtime_ns >= tidied_at):
+                    self._tidy_case_folder(self.cases_dir / name)
+            elif CASE_ID.match(name) and (self.cases_dir / name).is_dir():
+                rebuilt += filter(None, [self._rebuild_case(self.cases_dir / name)])
         for _, record in sorted(rebuilt, key=lambda item: item[0]):  # in the order they were captured
             self._records.put(self._next_case, record)
             self._ids[record["id"]] = self._next_case
             self._next_case += 1
         _fsync_dir(self.cases_dir)
         _fsync_dir(self._records.folder)
-        if not snapshot_exists and folders:
+        if not snapshot_exists and names:
             log.warning("%s was missing: the case records were rebuilt from the case folders; the settings "
                         "(business profile) must be entered again. / testimone.json mancava: i casi sono stati "
                         "ricostruiti, il profilo dell'attività va reinserito.", self.data_dir / "testimone.json")
@@ -582,6 +595,8 @@ class Store(CaseFiles):
                 self._index.close()
             try:
                 self.compact()  # a clean stop leaves an empty journal: the next start has nothing to replay
+                _write_synced(self.data_dir / STOPPED, b"", "wb")
+                _fsync_dir(self.data_dir)
             except OSError as error:
                 log.warning("the journal could not be folded at shutdown (%s): the next start does it", error)
             self._journal.close()

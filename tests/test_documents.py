@@ -506,7 +506,7 @@ def test_fetcher_refuses_files_and_network_and_logs_it(provokes_refusals):
     assert any("file:///etc/hostname" in m for m in refused)
     assert any(f"{server.url}/a.png" in m for m in refused) and any(f"{server.url}/b.png" in m for m in refused)
     assert any("pdf.py" in m for m in refused)  # ../ out of pdf_templates/ is refused
-    fetcher = documents.TemplateOnlyFetcher()
+    fetcher = documents.template_only_fetcher()
     assert fetcher.fetch(documents.BASE_URL + "style.css").read().startswith(b"/*")
     assert fetcher.fetch("data:text/plain;base64,b2s=").read() == b"ok"
     for url in ("file:///etc/hostname", f"{server.url}/c", "ftp://127.0.0.1/x"):

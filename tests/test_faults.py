@@ -174,9 +174,10 @@ def test_kill_at_each_step_of_a_withdrawal(tmp_path, fault, withdrawn):
 # -- a full disk at each write step -------------------------------------------------------------------
 
 def data_files(data_dir: Path) -> dict:
-    """The records and logs; not the lock, nor the case index (derived, and its WAL moves on every read)."""
+    """The records and logs; not the lock or the clean-stop mark, nor the case index (derived, and its WAL
+    moves on every read)."""
     return {p.name: p.read_bytes() for p in data_dir.iterdir()
-            if p.is_file() and p.name != "lock" and not p.name.startswith("index.sqlite3")}
+            if p.is_file() and p.name not in ("lock", "stopped") and not p.name.startswith("index.sqlite3")}
 
 
 @pytest.mark.parametrize("step", ["_write_new_file:screenshot.png", "_write_new_file:capture.json", "_publish:*",
@@ -216,7 +217,7 @@ def test_full_disk_at_each_step_of_a_consent_or_withdrawal_changes_nothing(tmp_p
                                   CONSENT if flow == "consent" else WITHDRAWAL)
     assert status == 507 and body["error"]["code"] == "insufficient_storage", body
     def records(digest):  # not the lock, nor the derived case index
-        return {k: v for k, v in digest.items() if k != "lock" and not k.startswith("index.sqlite3")}
+        return {k: v for k, v in digest.items() if k not in ("lock", "stopped") and not k.startswith("index.sqlite3")}
 
     assert records(tree_digest(data_dir)) == records(before)
     reopen(data_dir)

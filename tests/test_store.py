@@ -233,7 +233,7 @@ def test_missing_records_are_rebuilt_and_nothing_is_deleted(tmp_path, lost):
 def test_a_file_whose_record_never_committed_is_removed_at_start_up(tmp_path):
     store = Store(tmp_path)
     case = create(store)
-    store.close()
+    crash(store)  # killed after writing the file, before its record change
     (tmp_path / "cases" / case["id"] / "consent-1234.eml").write_bytes(b"risposta")
     Store(tmp_path).close()
     assert not (tmp_path / "cases" / case["id"] / "consent-1234.eml").exists()
@@ -366,3 +366,20 @@ def test_start_up_reads_the_end_of_a_long_audit_log_and_continues_its_chain(tmp_
     lines = audit_lines(tmp_path)
     assert len(lines) == 601 and json.loads(lines[-1])["seq"] == 601
     assert check_audit_chain(lines) == []
+
+
+def test_a_clean_stop_is_marked_and_only_then_are_the_folders_left_unscanned(tmp_path):
+    """After a clean stop start-up looks at names only; after a kill it tidies every folder changed since."""
+    store = Store(tmp_path)
+    case_id = create(store)["id"]
+    store.close()
+    assert (tmp_path / "stopped").exists()
+    stray = tmp_path / "cases" / case_id / "stray.bin"
+    stray.write_bytes(b"written by hand after a clean stop")
+    reopened = Store(tmp_path)
+    assert not (tmp_path / "stopped").exists()  # gone (on disk) before anything else is written
+    assert stray.exists()  # a clean stop cut nothing short: the folders are not scanned
+    crash(reopened)
+    assert not (tmp_path / "stopped").exists()
+    Store(tmp_path).close()  # after a kill: every folder changed since the last snapshot is tidied
+    assert not stray.exists()

@@ -37,9 +37,10 @@ def fold(line: str) -> bytes:
     return b"\r\n ".join(lines) + b"\r\n"
 
 
-def deadlines_feed(deadlines: list[tuple[dict, dict]], lang: str, base_url: str) -> bytes:
-    """The feed of (record, open deadline) pairs, soonest first (server/services/deadlines.py picks them)."""
+def deadlines_feed(deadlines, lang: str, base_url: str) -> bytes:
+    """The feed of (record, open deadline) pairs, read one at a time (server/services/deadlines.py picks them)."""
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    feed = bytearray()
     lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//Testimone//Deadlines//IT", "CALSCALE:GREGORIAN",
              f"X-WR-CALNAME:{text(i18n.text('calendar', 'title', lang))}",
              # How often subscribed clients should refresh (RFC 7986, and the older name Outlook and Google read).
@@ -57,5 +58,7 @@ def deadlines_feed(deadlines: list[tuple[dict, dict]], lang: str, base_url: str)
         for days in REMINDER_DAYS:
             lines += ["BEGIN:VALARM", "ACTION:DISPLAY", f"DESCRIPTION:{summary}", f"TRIGGER:-P{days}D", "END:VALARM"]
         lines.append("END:VEVENT")
+        feed += b"".join(fold(line) for line in lines)  # written as it goes: only one event's lines at a time
+        lines = []
     lines.append("END:VCALENDAR")
-    return b"".join(fold(line) for line in lines)
+    return bytes(feed + b"".join(fold(line) for line in lines))

@@ -30,10 +30,8 @@ from urllib.request import url2pathname
 from zoneinfo import ZoneInfo
 
 import jinja2
-import weasyprint
 from markupsafe import Markup, escape
 from PIL import Image
-from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from .. import i18n
 from ..domain import legal, profile as business_profile
@@ -79,19 +77,32 @@ def _asset(path: Path) -> bytes:
     return path.read_bytes()
 
 
-class TemplateOnlyFetcher(URLFetcher):
-    """Serve pdf_templates/ files and data: URIs; refuse every other URL, and say so in the log."""
+def template_only_fetcher():
+    """WeasyPrint's URL fetcher for documents. WeasyPrint is imported with the first document, not before:
+    the server process only routes requests (the render workers make the PDFs), and loading it there
+    cost about 0.9 s of every start and 40 MB."""
+    return _fetcher_class()()
 
-    def fetch(self, url, headers=None):
-        if url.startswith("data:"):
-            return super().fetch(url, headers)  # urllib's DataHandler decodes it in memory
-        if url.startswith("file:"):
-            path = Path(url2pathname(urlsplit(url).path)).resolve()
-            if path.is_relative_to(TEMPLATE_DIR) and path.is_file():
-                media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-                return URLFetcherResponse(url, _asset(path), {"Content-Type": media_type})
-        LOGGER.warning("Refused to fetch %s: documents load only their own assets and data: URIs", url[:200])
-        raise ValueError(f"URL refused by Testimone: {url[:200]}")
+
+@lru_cache(maxsize=None)
+def _fetcher_class():
+    from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+    class TemplateOnlyFetcher(URLFetcher):
+        """Serve pdf_templates/ files and data: URIs; refuse every other URL, and say so in the log."""
+
+        def fetch(self, url, headers=None):
+            if url.startswith("data:"):
+                return super().fetch(url, headers)  # urllib's DataHandler decodes it in memory
+            if url.startswith("file:"):
+                path = Path(url2pathname(urlsplit(url).path)).resolve()
+                if path.is_relative_to(TEMPLATE_DIR) and path.is_file():
+                    media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+                    return URLFetcherResponse(url, _asset(path), {"Content-Type": media_type})
+            LOGGER.warning("Refused to fetch %s: documents load only their own assets and data: URIs", url[:200])
+            raise ValueError(f"URL refused by Testimone: {url[:200]}")
+
+    return TemplateOnlyFetcher
 
 
 def link(url: str | None, text: str | None = None) -> Markup:
@@ -369,7 +380,9 @@ def prefer_bundled_emoji() -> bool:
 def write_pdf(html: str) -> bytes:
     """WeasyPrint with the template-only fetcher; the PDF identifier is derived from the content."""
     prefer_bundled_emoji()
-    document = weasyprint.HTML(string=html, base_url=BASE_URL, url_fetcher=TemplateOnlyFetcher())
+    import weasyprint  # here, not at the top: see template_only_fetcher()
+
+    document = weasyprint.HTML(string=html, base_url=BASE_URL, url_fetcher=template_only_fetcher())
     return document.write_pdf(pdf_identifier=hashlib.sha256(html.encode()).digest()[:16])
 
 

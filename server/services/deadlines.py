@@ -33,12 +33,13 @@ def _by_due(pairs) -> list[tuple[dict, dict]]:
     return sorted(pairs, key=lambda item: item[1]["due"])
 
 
-def open_deadlines(store, until: date | None = None) -> list[tuple[dict, dict]]:
-    """(record, deadline) for every open deadline due before `until`, soonest first."""
+def open_deadlines(store, until: date):
+    """(record, deadline) for every open deadline due before `until`, one case after the other in the order
+    of their soonest deadline; a generator, so that a feed of thousands of cases holds one at a time."""
     today = cases.today()
-    records = store.with_deadlines(today.isoformat(), until and until.isoformat())
-    return _by_due((record, d) for record, deadlines in _with_open(records, today) for d in deadlines
-                   if until is None or d["due"] < until.isoformat())
+    for record, deadlines in _with_open(store.with_deadlines(today.isoformat(), until.isoformat()), today):
+        for deadline in _by_due((record, d) for d in deadlines if d["due"] < until.isoformat()):
+            yield deadline
 
 
 def soonest(store, count: int) -> list[tuple[dict, dict]]:
