@@ -210,8 +210,10 @@ def choices(values) -> str:
 def message_of(error) -> tuple[str, dict]:
     """A schema failure as our own message (key and values), in every language: jsonschema's texts are English."""
     rule, value = error.validator, error.validator_value
-    if rule in ("required", "additionalProperties"):
-        return ("field.required" if rule == "required" else "field.unknown"), {}
+    if rule == "required":
+        return "field.required", {}
+    if rule == "additionalProperties":
+        return "field.unknown", {}
     if rule == "pattern":
         return PATTERNS.get(value, "field.format"), {}
     if rule in LIMITS:
