@@ -33,7 +33,7 @@ class DocumentType:
     file_stem: str                 # testimone-<file_stem>-<short id>-<date>.pdf; <file_stem>-<lang>.pdf in a bundle
     summary: str                   # one line for the OpenAPI document
     when: Callable[[dict], bool] = _always   # a condition on the case's state, beyond its kind
-    refusal: str | None = None     # the 409 message's key ("api" context) when it does not apply (default: names the kinds)
+    refusal: str | None = None     # the 409 message's key ("api" context) when it does not apply
     main: bool = False             # the case's main document (document.pdf) for its kinds
     in_bundle: bool = False        # carried, signed, in the evidence bundle
     superseded_by: str | None = None  # the dashboard hides it once that document applies
