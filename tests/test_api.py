@@ -360,3 +360,13 @@ def test_a_schema_failure_is_told_in_our_words_in_both_languages(client):
     unknown = make_capture(kind="compliment")
     assert post(client, unknown, headers=ITALIAN).json["error"]["message"] == (
         "'kind' deve essere uno tra testimonial, offence.")
+
+
+@pytest.mark.parametrize("header, first", [({}, "The disk"), (ITALIAN, "Il disco")])
+def test_a_full_disk_is_told_in_both_languages_the_preferred_first(client, header, first):
+    from server.api import disk_full
+    from server.store import StoreFull
+    with client.application.test_request_context("/api/captures", method="POST", headers=header):
+        response, status = disk_full(StoreFull(28, "disk full: nothing was stored"))
+    message = response.json["error"]["message"]
+    assert status == 507 and message.startswith(first) and "full" in message and "pieno" in message

@@ -32,7 +32,7 @@ DEFAULT_LANGUAGE = "en"  # the documented contract's language (docs/api.md)
 
 def language() -> str:
     """The language of this request's error messages: English unless Accept-Language prefers another."""
-    offered = [DEFAULT_LANGUAGE, *(lang for lang in LANGUAGES if lang != DEFAULT_LANGUAGE)]  # a tie goes to English
+    offered = sorted(LANGUAGES, key=lambda lang: lang != DEFAULT_LANGUAGE)  # English first: a tie goes to it
     return request.accept_languages.best_match(offered, default=DEFAULT_LANGUAGE)
 
 
@@ -101,7 +101,7 @@ def disk_full(error: StoreFull):
     current_app.logger.error("disk full on %s %s: the write was undone", request.method, request.path)
     # In every language, the request's first: the dashboard's pages get it too, as plain text.
     first = language()
-    texts = [i18n.text("api", "disk_full", lang) for lang in (first, *(lang for lang in LANGUAGES if lang != first))]
+    texts = [i18n.text("api", "disk_full", lang) for lang in sorted(LANGUAGES, key=lambda lang: lang != first)]
     body = ApiError(507, "insufficient_storage", " / ".join(texts))
     if not request.path.startswith("/api/"):
         return body.message, 507, {"Content-Type": "text/plain; charset=utf-8"}
