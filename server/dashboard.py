@@ -184,11 +184,11 @@ def refused(error: DomainError):
     if case_id is None or (isinstance(error, NotFound) and error.field == "id"):
         return not_found(error)
     if g.get("document"):
-        flash(t("document_unavailable", detail=error.message), "error")
+        flash(t("document_unavailable", detail=error.message_in(g.lang)), "error")
     else:
         field = label("field", (error.field or "").split(".")[0]) if error.field else ""
         flash(t(f"error.{error.code}" if i18n.has("dashboard", f"error.{error.code}") else "error.other",
-                field=field, detail=error.message), "error")
+                field=field, detail=error.message_in(g.lang)), "error")
     return redirect(url_for(".case_page", case_id=case_id) + (f"#{g.anchor}" if g.get("anchor") else ""))
 
 
@@ -308,7 +308,7 @@ def settings():
         try:
             clean = document_service.save_profile(get_store(), submitted)
         except Invalid as error:  # shown beside its field, with what was typed
-            errors[error.field] = error.message
+            errors[error.field] = error.message_in(g.lang)
             values = submitted
         else:
             session["lang"] = clean["default_language"]

@@ -302,3 +302,71 @@ def test_cors_refuses_web_origins(client, origin):
     assert "Access-Control-Allow-Origin" not in preflight.headers
     response = client.get("/api/captures", headers={"Origin": origin})
     assert "Access-Control-Allow-Origin" not in response.headers
+
+
+# -- the language of error messages -----------------------------------------------------------------------
+
+ITALIAN = {"Accept-Language": "it-IT,it;q=0.9,en-US;q=0.8,en;q=0.7"}  # what a browser in Italian sends
+
+
+def refusals(client, headers=None):
+    """(a) malformed JSON, (b) a missing field, (c) a bad `lang`, (d) an unknown case, (e) an unknown route."""
+    case_id = post(client, make_capture("offence")).json["id"]
+    return [
+        post(client, '{"kind": "offence",', headers=headers),
+        post(client, {"kind": "testimonial", "page_url": "https://a.b"}, headers=headers),
+        client.get(f"/api/captures/{case_id}/document.pdf?lang=fr", headers=headers),
+        client.get("/api/captures/20260101-000000-abcdef", headers=headers),
+        client.get("/api/nothing", headers=headers),
+    ]
+
+
+def test_error_messages_are_english_by_default(client):
+    answers = [response.json["error"] for response in refusals(client)]
+    assert [(a["code"], a["field"]) for a in answers] == [
+        ("malformed_json", "body"), ("invalid_field", "text"), ("invalid_field", "lang"),
+        ("not_found", "id"), ("not_found", None)]
+    assert answers[0]["message"].startswith("The body is not valid JSON: ")
+    assert answers[1]["message"] == "'text' is required."
+    assert answers[2]["message"] == "'lang' must be 'it' or 'en'."
+    assert answers[3]["message"] == "No case with id '20260101-000000-abcdef'."
+    assert answers[4]["message"].startswith("The requested URL was not found on the server.")
+
+
+@pytest.mark.parametrize("header", [ITALIAN, {"Accept-Language": "it"}])
+def test_error_messages_follow_an_italian_accept_language(client, header):
+    english = [response.json["error"] for response in refusals(client)]
+    italian = [response.json["error"] for response in refusals(client, header)]
+    # the same code and field (the contract), the text in Italian
+    assert [(a["code"], a["field"]) for a in italian] == [(a["code"], a["field"]) for a in english]
+    assert italian[0]["message"].startswith("Il corpo non è JSON valido: ")
+    assert italian[1]["message"] == "'text' è obbligatorio."
+    assert italian[2]["message"] == "'lang' deve essere 'it' o 'en'."
+    assert italian[3]["message"] == "Nessun caso con id '20260101-000000-abcdef'."
+    assert italian[4]["message"].startswith("L'indirizzo richiesto non esiste su questo server.")
+
+
+@pytest.mark.parametrize("accept", ["en-US,en;q=0.9", "fr-FR,fr;q=0.9", "*", "de, en;q=0.8, it;q=0.5"])
+def test_english_wins_unless_italian_is_preferred(client, accept):
+    response = client.get("/api/captures/20260101-000000-abcdef", headers={"Accept-Language": accept})
+    assert response.json["error"]["message"] == "No case with id '20260101-000000-abcdef'."
+
+
+def test_a_schema_failure_is_told_in_our_words_in_both_languages(client):
+    """jsonschema's own texts are English: the API names the field with its own template instead."""
+    body = make_capture(rating=6)
+    assert post(client, body).json["error"]["message"] == "'rating' must be at most 5."
+    assert post(client, body, headers=ITALIAN).json["error"]["message"] == "'rating' deve essere al massimo 5."
+    unknown = make_capture(kind="compliment")
+    assert post(client, unknown, headers=ITALIAN).json["error"]["message"] == (
+        "'kind' deve essere uno tra testimonial, offence.")
+
+
+@pytest.mark.parametrize("header, first", [({}, "The disk"), (ITALIAN, "Il disco")])
+def test_a_full_disk_is_told_in_both_languages_the_preferred_first(client, header, first):
+    from server.api import disk_full
+    from server.store import StoreFull
+    with client.application.test_request_context("/api/captures", method="POST", headers=header):
+        response, status = disk_full(StoreFull(28, "disk full: nothing was stored"))
+    message = response.json["error"]["message"]
+    assert status == 507 and message.startswith(first) and "full" in message and "pieno" in message

@@ -1,5 +1,6 @@
 """The gettext catalogues (server/locales/<lang>/LC_MESSAGES/testimone.po): every message in every language,
 with the same placeholders, the side-by-side comments current, and every key the code asks for present."""
+import ast
 import re
 import string
 from pathlib import Path
@@ -180,3 +181,73 @@ def test_every_key_the_python_code_asks_for_exists():
             assert any(c == context and k.startswith(prefix) for c, k in every), (module, context, prefix)
         else:
             assert (context, key) in every, (module, context, key)
+
+
+# -- the API's error messages ("api" context) ----------------------------------------------------------
+
+ERRORS = {"Invalid", "NotAllowed", "NotFound", "DomainError"}
+
+
+def api_keys_in(source: str) -> list[tuple[str, set[str] | None]]:
+    """(key, the values given, or None when unknown) of each "api" message a module names: the key of a domain
+    error (`Invalid(field, "key", value=...)`), of `say("key", ...)` in the API adapter, a document type's
+    `refusal="key"`, and the keys that functions returning (key, values) hand to a raise (schemas, profile)."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Call):
+            name = getattr(node.func, "id", getattr(node.func, "attr", None))
+            position = 1 if name in ERRORS else 0 if name == "say" else None
+            arguments = node.args[position] if position is not None and len(node.args) > position else None
+            if isinstance(arguments, ast.Constant) and isinstance(arguments.value, str):
+                given = {k.arg for k in node.keywords if k.arg != "code"}
+                found.append((arguments.value, None if None in given else given | {"field"}))
+            found += [(k.value.value, set()) for k in node.keywords
+                      if k.arg == "refusal" and isinstance(k.value, ast.Constant) and k.value.value]
+        elif isinstance(node, ast.Return) and isinstance(node.value, ast.Tuple) and len(node.value.elts) == 2:
+            key, values = node.value.elts
+            if isinstance(key, ast.Constant) and isinstance(key.value, str) and isinstance(values, ast.Dict):
+                found.append((key.value, {k.value for k in values.keys if isinstance(k, ast.Constant)} | {"field"}))
+        elif isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") in ("PATTERNS", "LIMITS"):
+            found += [(v.value, None) for v in node.value.values if isinstance(v, ast.Constant)]
+    return found
+
+
+def missing_api_messages(found: list[tuple[str, set[str] | None]]) -> list:
+    """The keys some language lacks, and the keys whose text asks for a value the code does not give."""
+    wrong = []
+    for key, given in found:
+        texts = [i18n.get("api", key, lang) for lang in LANGUAGES]
+        if None in texts:
+            wrong.append((key, "missing"))
+        elif given is not None and placeholders(texts[0]) - given:
+            wrong.append((key, sorted(placeholders(texts[0]) - given)))
+    return wrong
+
+
+def test_every_api_message_the_code_raises_exists_in_every_language():
+    found = []
+    for path in SERVER.rglob("*.py"):
+        found += api_keys_in(path.read_text())
+    assert len(found) > 60
+    assert missing_api_messages(found) == []
+    # and nothing is raised with a sentence instead of a key
+    assert [key for key, _ in found if not re.fullmatch(r"[a-z0-9_]+(\.[a-z0-9_]+)*", key)] == []
+
+
+def test_a_missing_api_message_or_value_is_caught():
+    source = ('raise Invalid("lang", "lang.unknown")\nraise NotFound("id", "case.unknown")\n'
+              'raise NotFound("id", "no.such.key", id=1)\nreturn "field.choice", {}\nsay("busy", seconds=3)')
+    assert sorted(missing_api_messages(api_keys_in(source)), key=str) == [
+        ("case.unknown", ["id"]), ("field.choice", ["allowed"]), ("no.such.key", "missing")]
+    only_english = {lang: i18n.read(lang) for lang in LANGUAGES}
+    only_english["it"].delete("busy", context="api")
+    assert incomplete(only_english) == {"it": {("api", "busy")}}
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_a_domain_error_speaks_each_language(lang):
+    from server.domain.errors import Invalid
+    error = Invalid("lang", "field.choice", allowed="it, en")
+    assert error.message_in(lang) == i18n.text("api", "field.choice", lang).format(field="lang", allowed="it, en")
+    assert error.message == str(error) == "'lang' must be one of it, en."  # English for the command line
+    assert (error.field, error.code) == ("lang", "invalid_field")

@@ -2,6 +2,9 @@
 
 Every module of this package is imported here: it registers its routes on `bp` and describes them
 in its `OPENAPI_PATHS` (collected by server/api/openapi.py).
+
+Error messages come from the catalogues' "api" context (server/locales), in English unless the request's
+Accept-Language prefers another language the server has (the extension shows them to its user).
 """
 import importlib
 import pkgutil
@@ -9,7 +12,9 @@ import pkgutil
 from flask import Blueprint, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from .. import i18n
 from ..domain.errors import DomainError, Invalid, NotAllowed, NotFound
+from ..domain.vocabulary import LANGUAGES
 from ..errors import ApiError
 from ..render.pool import RenderBusy
 from ..security import check_token
@@ -22,6 +27,20 @@ QUERY_TOKEN_VIEWS: set[str] = set()
 PUBLIC_VIEWS = {"api.health"}
 
 
+DEFAULT_LANGUAGE = "en"  # the documented contract's language (docs/api.md)
+
+
+def language() -> str:
+    """The language of this request's error messages: English unless Accept-Language prefers another."""
+    offered = sorted(LANGUAGES, key=lambda lang: lang != DEFAULT_LANGUAGE)  # English first: a tie goes to it
+    return request.accept_languages.best_match(offered, default=DEFAULT_LANGUAGE)
+
+
+def say(key: str, **values) -> str:
+    """The "api" message `key` in the request's language, its {placeholders} filled."""
+    return i18n.text("api", key, language()).format(**values)
+
+
 def query_token_allowed(view):
     QUERY_TOKEN_VIEWS.add(f"api.{view.__name__}")
     return view
@@ -31,7 +50,7 @@ def only_parameters(*allowed: str) -> None:
     """Refuse a query parameter the route does not know (a typo would otherwise be silently ignored)."""
     unknown = sorted(set(request.args) - set(allowed))
     if unknown:
-        raise Invalid(unknown[0], f"Unknown parameter '{unknown[0]}'.")
+        raise Invalid(unknown[0], "parameter.unknown")
 
 
 @bp.before_request
@@ -55,12 +74,12 @@ def api_error(error: ApiError):
 @bp.errorhandler(DomainError)
 def domain_error(error: DomainError):
     """What the rules refused, as the JSON error every API answer takes."""
-    return api_error(ApiError(STATUS[type(error)], error.code, error.message, error.field))
+    return api_error(ApiError(STATUS[type(error)], error.code, error.message_in(language()), error.field))
 
 
 @bp.app_errorhandler(RenderBusy)
 def render_busy(error: RenderBusy):
-    body = ApiError(503, "busy", f"Too many documents are being made right now: try again in {error.retry_after} s.")
+    body = ApiError(503, "busy", say("busy", seconds=error.retry_after))
     return jsonify(body.to_dict()), 503, {"Retry-After": str(error.retry_after)}
 
 
@@ -69,18 +88,21 @@ def http_error(error: HTTPException):
     if not request.path.startswith("/api/"):
         return error
     codes = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}
-    message = {413: f"The request body is larger than {current_app.config['MAX_CONTENT_LENGTH']} bytes."}
-    body = ApiError(error.code, codes.get(error.code, "http_error"),
-                    message.get(error.code, error.description), "body" if error.code == 413 else None)
+    if error.code == 413:
+        message = say("http.413", limit=current_app.config["MAX_CONTENT_LENGTH"])
+    else:  # ours for the usual ones, werkzeug's English for the rare others
+        message = say(f"http.{error.code}") if i18n.has("api", f"http.{error.code}") else error.description
+    body = ApiError(error.code, codes.get(error.code, "http_error"), message, "body" if error.code == 413 else None)
     return jsonify(body.to_dict()), error.code
 
 
 @bp.app_errorhandler(StoreFull)
 def disk_full(error: StoreFull):
     current_app.logger.error("disk full on %s %s: the write was undone", request.method, request.path)
-    body = ApiError(507, "insufficient_storage", "The disk of this computer is full: nothing was stored. Free "
-                                                 "some space, then send it again. / Il disco di questo computer è "
-                                                 "pieno: non è stato salvato nulla. Libera spazio e riprova.")
+    # In every language, the request's first: the dashboard's pages get it too, as plain text.
+    first = language()
+    texts = [i18n.text("api", "disk_full", lang) for lang in sorted(LANGUAGES, key=lambda lang: lang != first)]
+    body = ApiError(507, "insufficient_storage", " / ".join(texts))
     if not request.path.startswith("/api/"):
         return body.message, 507, {"Content-Type": "text/plain; charset=utf-8"}
     return jsonify(body.to_dict()), 507
@@ -89,7 +111,7 @@ def disk_full(error: StoreFull):
 @bp.app_errorhandler(Exception)
 def unexpected_error(error: Exception):
     current_app.logger.exception("unexpected error on %s %s", request.method, request.path)
-    body = ApiError(500, "internal_error", "Unexpected server error; details are in the server log.")
+    body = ApiError(500, "internal_error", say("internal"))
     return jsonify(body.to_dict()), 500
 
 

@@ -68,7 +68,7 @@ def _created(record: dict) -> dict:
 def _choice(name: str, allowed: list[str]) -> str | None:
     value = request.args.get(name)
     if value is not None and value not in allowed:
-        raise Invalid(name, f"'{name}' must be one of {', '.join(allowed)}.")
+        raise Invalid(name, "field.choice", allowed=", ".join(allowed))
     return value
 
 
@@ -80,24 +80,24 @@ def list_captures():
     only_parameters(*LIST_PARAMETERS)
     limit_text = request.args.get("limit", "50")
     if not limit_text.isdigit() or not 1 <= int(limit_text) <= MAX_LIMIT:
-        raise Invalid("limit", f"'limit' must be a whole number from 1 to {MAX_LIMIT}.")
+        raise Invalid("limit", "parameter.limit", max=MAX_LIMIT)
     cursor = request.args.get("cursor")
     if cursor is not None:
         try:
             decode_cursor(cursor)
         except ValueError:
-            raise Invalid("cursor", "'cursor' is not a cursor this server handed out.") from None
+            raise Invalid("cursor", "parameter.cursor") from None
     q = request.args.get("q")
     if q is not None and len(q) > 200:
-        raise Invalid("q", "'q' is longer than 200 characters.")
+        raise Invalid("q", "field.too_long", limit=200)
     status = request.args.get("status")
     if status is not None and (len(status) > 40 or not status.replace("_", "").isalpha()):
-        raise Invalid("status", "'status' is not a status name.")
+        raise Invalid("status", "parameter.status")
     permalink = request.args.get("permalink")
     check_url(permalink, "permalink")
     text_sha256 = request.args.get("text_sha256")
     if text_sha256 is not None and not re.fullmatch(r"[0-9a-f]{64}", text_sha256):
-        raise Invalid("text_sha256", "'text_sha256' must be 64 lowercase hexadecimal digits.")
+        raise Invalid("text_sha256", "parameter.sha256")
     records, next_cursor = cases.list_cases(
         get_store(), kind=_choice("kind", KINDS), status=status, platform=_choice("platform", PLATFORMS),
         q=q or None, limit=int(limit_text), cursor=cursor, permalink=permalink, text_sha256=text_sha256)

@@ -66,7 +66,7 @@ def author():
     only_parameters("profile_url")
     profile_url = request.args.get("profile_url")
     if not profile_url:
-        raise Invalid("profile_url", "'profile_url' is required.")
+        raise Invalid("profile_url", "field.required")
     view = cases.author(get_store(), profile_url)
     view["cases"] = [summary(record) for record in view["cases"]]
     return jsonify(view)

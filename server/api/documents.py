@@ -26,8 +26,7 @@ def _deadline_days() -> int:
     if raw is None:
         return legal.REMOVAL_DEMAND_DAYS
     if not re.fullmatch(r"[0-9]{1,3}", raw) or not MIN_DEADLINE_DAYS <= int(raw) <= MAX_DEADLINE_DAYS:
-        raise Invalid("deadline_days", f"'deadline_days' must be a whole number of days from "
-                                       f"{MIN_DEADLINE_DAYS} to {MAX_DEADLINE_DAYS}.")
+        raise Invalid("deadline_days", "parameter.deadline_days", min=MIN_DEADLINE_DAYS, max=MAX_DEADLINE_DAYS)
     return int(raw)
 
 

@@ -17,7 +17,9 @@ COMPONENTS = {
         "Error": {
             "type": "object", "required": ["error"],
             "properties": {"error": {"type": "object", "required": ["code", "message", "field"],
-                                     "properties": {"code": {"type": "string"}, "message": {"type": "string"},
+                                     "properties": {"code": {"type": "string"},
+                                                    "message": {"type": "string", "description":
+                                                                "English, or Italian when Accept-Language prefers it"},
                                                     "field": NULLABLE_TEXT}}},
         },
         "CaptureInput": CAPTURE_SCHEMA,

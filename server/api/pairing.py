@@ -7,7 +7,7 @@ from ..errors import ApiError
 from .openapi import error_responses, json_response
 from ..domain.schemas import parse_json_body
 from ..store import get_store
-from . import PUBLIC_VIEWS, bp
+from . import PUBLIC_VIEWS, bp, say
 
 PUBLIC_VIEWS.add(security.PAIRING_VIEW)  # it checks the code or the token itself
 
@@ -16,16 +16,14 @@ PUBLIC_VIEWS.add(security.PAIRING_VIEW)  # it checks the code or the token itsel
 def pair():
     origin = request.headers.get("Origin")
     if not security.is_extension_origin(origin):
-        raise ApiError(400, "not_an_extension", "Pairing is done by the Testimone browser extension "
-                       "(its requests carry the extension's Origin).", "Origin")
+        raise ApiError(400, "not_an_extension", say("pairing.not_extension"), "Origin")
     raw = request.get_data()
     code = parse_json_body(raw).get("code") if raw else None
     answer = {"paired": True, "origin": origin, "version": __version__}
     if code is not None:
         codes = current_app.extensions["testimone.pairing_codes"]
         if not isinstance(code, str) or not codes.redeem(code, origin):
-            raise ApiError(403, "pairing_code_refused", "This pairing code is unknown, used or expired: press "
-                           "Connect in the extension's options again.", "code")
+            raise ApiError(403, "pairing_code_refused", say("pairing.code_refused"), "code")
         answer["token"] = current_app.config["TOKEN"]
     else:
         security.check_token(current_app.config["TOKEN"])

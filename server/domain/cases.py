@@ -26,8 +26,8 @@ WITNESS_KEPT = ("at", "reason", "outcome", "file", "sha256")
 
 def require_kind(record: dict, kind: str) -> None:
     if record["kind"] != kind:
-        raise NotAllowed("kind", f"Case {record['id']} is a {record['kind']} case; this step is for {kind} cases.",
-                         "wrong_kind")
+        raise NotAllowed("kind", "case.wrong_kind", code="wrong_kind", case=record["id"], kind=record["kind"],
+                         wanted=kind)
 
 
 # -- testimonials ---------------------------------------------------------------------------------
@@ -48,8 +48,7 @@ def active_placements(record: dict) -> list[dict]:
 def _open_for_consent(record: dict) -> None:
     require_kind(record, "testimonial")
     if record["status"] in CLOSED:
-        raise NotAllowed("status", "The author withdrew consent: this testimonial can no longer be used or "
-                                   "re-consented in this case.", "consent_withdrawn")
+        raise NotAllowed("status", "consent.withdrawn", code="consent_withdrawn")
 
 
 def record_consent(record: dict, answer: dict, evidence: dict | None, now: str) -> dict:
@@ -57,15 +56,14 @@ def record_consent(record: dict, answer: dict, evidence: dict | None, now: str) 
     _open_for_consent(record)
     granted = [p for p in PURPOSES if answer["purposes"][p]]
     if answer["decision"] == "denied" and (granted or answer["photo"]):
-        raise Invalid("purposes", "A denied consent cannot grant a purpose or the photo.")
+        raise Invalid("purposes", "consent.denied_grants")
     if answer["decision"] != "denied" and not granted:
-        raise Invalid("purposes", f"A '{answer['decision']}' consent must grant at least one purpose.")
+        raise Invalid("purposes", "consent.grants_nothing", decision=answer["decision"])
     for placement in active_placements(record):
         channel = placement["channel"]
         if (channel in PURPOSES and channel not in granted) or (channel == "other" and len(granted) < len(PURPOSES)):
-            raise NotAllowed(f"purposes.{channel}", f"Placement {placement['id']} ({channel}) is still published: "
-                                                    "mark it removed before an answer that no longer covers it.",
-                             "placement_active")
+            raise NotAllowed(f"purposes.{channel}", "placement.still_published", code="placement_active",
+                             placement=placement["id"], channel=channel)
     state = consent(record)
     state["purposes"] = {p: "granted" if answer["purposes"][p] else "denied" for p in PURPOSES}
     state["photo"] = answer["photo"]
@@ -89,8 +87,7 @@ def add_placement(record: dict, body: dict, now: str) -> dict:
     """Record where the testimonial is published; returns the new placement."""
     _open_for_consent(record)
     if not _covers(consent(record), body["channel"]):
-        raise NotAllowed("channel", f"The author has not granted consent for '{body['channel']}': it cannot be "
-                                    "published there.", "consent_missing")
+        raise NotAllowed("channel", "placement.no_consent", code="consent_missing", channel=body["channel"])
     placements = record.setdefault("placements", [])
     placement = {"id": f"p{len(placements) + 1}", "channel": body["channel"], "url": body.get("url"),
                  "description": body.get("description"), "published_at": body["published_at"],
@@ -103,7 +100,7 @@ def find_placement(record: dict, placement_id: str) -> dict:
     for placement in record.get("placements", []):
         if placement["id"] == placement_id:
             return placement
-    raise NotFound("placement_id", f"Case {record['id']} has no placement '{placement_id}'.")
+    raise NotFound("placement_id", "placement.unknown", case=record["id"], placement=placement_id)
 
 
 def remove_placement(record: dict, placement_id: str, removed_at: str, evidence: dict | None) -> dict:
@@ -111,10 +108,10 @@ def remove_placement(record: dict, placement_id: str, removed_at: str, evidence:
     require_kind(record, "testimonial")
     placement = find_placement(record, placement_id)
     if placement["removed_at"]:
-        raise NotAllowed("placement_id", f"Placement {placement_id} was already removed on {placement['removed_at']}.",
-                         "already_removed")
+        raise NotAllowed("placement_id", "placement.already_removed", code="already_removed",
+                         placement=placement_id, removed_at=placement["removed_at"])
     if removed_at < placement["published_at"]:
-        raise Invalid("removed_at", f"'removed_at' is before the publication date {placement['published_at']}.")
+        raise Invalid("removed_at", "placement.removed_before", published_at=placement["published_at"])
     placement["removed_at"] = removed_at
     placement["removal_evidence"] = evidence
     if record["status"] == "consent_withdrawn" and not active_placements(record):
@@ -171,9 +168,9 @@ def record_action(record: dict, body: dict, today: date, now: str) -> dict:
     """Add an offence step; the case's status follows the latest step by date."""
     require_kind(record, "offence")
     if body.get("due") and body["type"] != "removal_demand_sent":
-        raise Invalid("due", "'due' goes only with a 'removal_demand_sent' step.")
+        raise Invalid("due", "action.due_alone")
     if body.get("due") and body["due"] <= body["date"]:
-        raise Invalid("due", "'due' must be after the date the demand was sent.")
+        raise Invalid("due", "action.due_early")
     actions = record.setdefault("actions", [])
     action = {"id": f"a{len(actions) + 1}", "type": body["type"], "date": body["date"],
               "reference": body.get("reference"), "notes": body.get("notes"), "recorded_at": now}
@@ -209,24 +206,23 @@ def set_document_fields(record: dict, body: dict) -> dict:
     language the documents go out in (any case). Each refusal names its field."""
     offence_only = [field for field in ("target", "target_person", "false_statements") if field in body]
     if offence_only and record["kind"] != "offence":
-        raise NotAllowed(offence_only[0], f"'{offence_only[0]}' is for offence cases; case {record['id']} is a "
-                                          f"{record['kind']}.", "wrong_kind")
+        raise NotAllowed(offence_only[0], "case.offence_only", code="wrong_kind", case=record["id"],
+                         kind=record["kind"])
     if "target" in body or "target_person" in body:
         target = body.get("target", record["offence"].get("target") or "business")
         person = body.get("target_person", record["offence"].get("target_person"))
         person = " ".join(person.split()) if isinstance(person, str) else None
         if target in ("person", "both") and not person:
-            raise Invalid("target_person", f"Name the person targeted when 'target' is '{target}'.")
+            raise Invalid("target_person", "target.person_missing", target=target)
         if target == "business" and body.get("target_person"):
-            raise Invalid("target_person", "A person is named only when 'target' is 'person' or 'both'.")
+            raise Invalid("target_person", "target.person_extra")
         record["offence"]["target"] = target
         record["offence"]["target_person"] = person if target != "business" else None
     if "false_statements" in body:
         text = _plain(" ".join(filter(None, [record.get("title"), record.get("text")])))
         for index, statement in enumerate(body["false_statements"]):
             if _plain(statement) not in text:
-                raise Invalid(f"false_statements.{index}", "Each false statement must be quoted from the "
-                                                           "content as captured.")
+                raise Invalid(f"false_statements.{index}", "statement.not_quoted")
         record["offence"]["false_statements"] = [" ".join(s.split()) for s in body["false_statements"]]
     if "recipient_language" in body:
         record["recipient_language"] = body["recipient_language"]

@@ -1,17 +1,36 @@
 """What the rules refuse, in three kinds. Each adapter answers them its own way: the API with a JSON
-error (400, 404, 409), the dashboard with a message on the page, the command line with an exit code."""
+error (400, 404, 409), the dashboard with a message on the page, the command line with an exit code.
+
+An error names its message by key, in the catalogues' "api" context (server/locales/<lang>/LC_MESSAGES/
+testimone.po), with the values for its {placeholders}; the adapter that shows it picks the language:
+`Invalid("lang", "lang.unknown", allowed="it, en").message_in("it")`.
+"""
+from .. import i18n
 
 
 class DomainError(Exception):
-    """`field` names what is wrong (a dotted path, or None); `code` is stable for programs to test."""
+    """`field` names what is wrong (a dotted path, or None); `code` is stable for programs to test; `key` names
+    the message and `values` fill it ({field} is the error's field unless given)."""
 
     code = "error"
 
-    def __init__(self, field: str | None, message: str, code: str | None = None):
-        super().__init__(message)
+    def __init__(self, field: str | None, key: str, /, *, code: str | None = None, **values):
+        super().__init__(field, key)
         self.field = field
-        self.message = message
+        self.key = key
+        self.values = {"field": field, **values}
         self.code = code or self.code
+
+    def message_in(self, lang: str) -> str:
+        return i18n.text("api", self.key, lang).format(**self.values)
+
+    @property
+    def message(self) -> str:
+        """In English: the API's default language, and the command line's."""
+        return self.message_in("en")
+
+    def __str__(self) -> str:
+        return self.message
 
 
 class Invalid(DomainError):

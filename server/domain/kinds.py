@@ -18,7 +18,7 @@ def _testimonial_part(part: dict | None, _today: date) -> dict:
 
 def _offence_part(part: dict | None, today: date) -> dict:
     if part is None:
-        raise Invalid("offence", "'offence' is required for kind 'offence'.")
+        raise Invalid("offence", "offence.required")
     check_date(part.get("known_since"), "offence.known_since", not_future=True)
     return {"category": part["category"], "notes": part.get("notes"),
             "known_since": part.get("known_since") or today.isoformat()}

@@ -74,27 +74,29 @@ def normalise(data: dict) -> dict:
 def validate(data) -> dict:
     """Return the complete, normalised profile or raise Invalid naming the first bad field."""
     if not isinstance(data, dict):
-        raise Invalid(None, "The profile must be a JSON object.")
+        raise Invalid(None, "profile.not_object")
     clean = normalise(data)
     for error in sorted(_validator.iter_errors(clean), key=lambda e: list(e.absolute_path)):
         if error.validator == "additionalProperties":
             unknown = sorted(set(clean) - set(FIELDS))[0]
-            raise Invalid(unknown, f"Unknown field '{unknown}'.")
+            raise Invalid(unknown, "profile.unknown")
         field = str(error.absolute_path[0]) if error.absolute_path else None
-        raise Invalid(field, f"'{field}': {_explain(error)}")
+        key, values = _explain(error)
+        raise Invalid(field, key, **values)
     return {**DEFAULTS, **clean}
 
 
-def _explain(error) -> str:
+def _explain(error) -> tuple[str, dict]:
+    """The message's key and values (our own words in every language, not jsonschema's English)."""
     if error.validator == "pattern":
-        return "the value has the wrong format."
+        return "profile.format", {}
     if error.validator == "maxLength":
-        return f"at most {error.validator_value} characters."
+        return "profile.too_long", {"limit": error.validator_value}
     if error.validator == "enum":
-        return f"must be one of {', '.join(error.validator_value)}."
+        return "profile.choice", {"allowed": ", ".join(map(str, error.validator_value))}
     if error.validator == "type":
-        return "must be a string or null."
-    return error.message
+        return "profile.type", {}
+    return "field.invalid", {}
 
 
 def complete(profile: dict | None) -> dict:

@@ -33,7 +33,7 @@ class DocumentType:
     file_stem: str                 # testimone-<file_stem>-<short id>-<date>.pdf; <file_stem>-<lang>.pdf in a bundle
     summary: str                   # one line for the OpenAPI document
     when: Callable[[dict], bool] = _always   # a condition on the case's state, beyond its kind
-    refusal: str | None = None     # the 409 message when it does not apply (default: names the kinds)
+    refusal: str | None = None     # the 409 message's key ("api" context) when it does not apply
     main: bool = False             # the case's main document (document.pdf) for its kinds
     in_bundle: bool = False        # carried, signed, in the evidence bundle
     superseded_by: str | None = None  # the dashboard hides it once that document applies
@@ -57,9 +57,12 @@ class DocumentType:
     def applies(self, record: dict) -> bool:
         return record["kind"] in self.kinds and self.when(record)
 
-    def refusal_for(self, record: dict) -> str:
-        return self.refusal or (f"A {self.name.replace('_', ' ')} is for {' or '.join(self.kinds)} cases; "
-                                f"case {record['id']} is a {record['kind']}.")
+    def refusal_for(self, record: dict) -> tuple[str, dict]:
+        """The 409 message (key and values in the "api" context) when it does not apply to the case."""
+        if self.refusal:
+            return self.refusal, {}
+        return "document.wrong_kind", {"document": self.name.replace("_", " "), "kinds": ", ".join(self.kinds),
+                                       "case": record["id"], "kind": record["kind"]}
 
 
 TYPES: dict[str, DocumentType] = {}
@@ -249,9 +252,7 @@ register(DocumentType(
     "consent_request", kinds=("testimonial",), path="consent-request.pdf", file_stem="consent-request",
     summary="Consent request for the author of a testimonial", main=True, in_bundle=True,
     superseded_by="takedown", context=_consent_request, when=lambda record: _withdrawal(record) is None,
-    refusal="Consent was withdrawn: the consent request printed the erased content and is no longer available. "
-            "The takedown checklist (takedown.pdf) replaces it. / Consenso revocato: la richiesta di consenso "
-            "conteneva i dati cancellati e non è più disponibile; la sostituisce la lista di rimozione.",
+    refusal="document.consent_withdrawn",
     samples=lambda: [("consent_request", samples.testimonial())]))
 register(DocumentType(
     "incident_report", kinds=("offence",), path="incident-report.pdf", file_stem="incident-report",
@@ -265,7 +266,7 @@ register(DocumentType(
     "takedown", kinds=("testimonial",), path="takedown.pdf", file_stem="takedown", main=True,
     summary="Takedown checklist, or the confirmation for the author once every placement is removed",
     when=lambda record: _withdrawal(record) is not None,
-    refusal="Only a testimonial whose consent was withdrawn has a takedown checklist.", context=_takedown,
+    refusal="document.no_takedown", context=_takedown,
     # The checklist is the business's own; once every placement is removed it is the author's confirmation.
     internal=lambda record: any(not p.get("removed_at") for p in record.get("placements") or []),
     samples=lambda: [("takedown_pending", samples.withdrawn(complete=False)),

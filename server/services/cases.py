@@ -75,7 +75,7 @@ def load(store, case_id: str) -> dict:
     """The case's record, or NotFound."""
     record = store.get(case_id)
     if record is None:
-        raise NotFound("id", f"No case with id '{case_id}'.")
+        raise NotFound("id", "case.unknown", id=case_id)
     return record
 
 
@@ -226,9 +226,9 @@ def update_case(store, case_id: str, body: dict) -> dict:
     marks as false facts, the documents' language."""
     validate(VALIDATORS["case_patch"], body)
     if "known_since" in body and "reason" not in body:
-        raise Invalid("reason", "'reason' is required when 'known_since' changes.")
+        raise Invalid("reason", "reason.required")
     if "reason" in body and "known_since" not in body:
-        raise Invalid("reason", "'reason' goes with a new 'known_since'.")
+        raise Invalid("reason", "reason.alone")
     check_date(body.get("known_since"), "known_since", not_future=True)
     day, now = today(), _now()
 

@@ -57,7 +57,7 @@ def feed(store, lang: str, base_url: str) -> bytes:
     the same feed, so it is built once and kept until a write or midnight (at 100,000 cases a build
     takes about 1.5 s, a kept feed a few milliseconds; docs/performance.md)."""
     if lang not in LANGUAGES:
-        raise Invalid("lang", "'lang' must be 'it' or 'en'.")
+        raise Invalid("lang", "lang.unknown")
     today = cases.today()
     key = (id(store), store.changes(), today, lang, base_url)
     if _kept.get(key) is None:

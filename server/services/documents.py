@@ -35,7 +35,7 @@ def _language(record: dict, stored_profile: dict, lang: str | None) -> str:
     if lang is None:  # the case's recipient language, else the profile's (not the review's own language)
         return record.get("recipient_language") or stored_profile["default_language"] or "it"
     if lang not in LANGUAGES:
-        raise Invalid("lang", "'lang' must be 'it' or 'en'.")
+        raise Invalid("lang", "lang.unknown")
     return lang
 
 
@@ -47,9 +47,10 @@ def language(store, record: dict) -> str:
 def _document_type(record: dict, name: str | None) -> document_types.DocumentType:
     kind = document_types.main_for(record) if name is None else document_types.get(name)
     if kind is None:
-        raise NotFound("document", f"No document named '{name}'.")
+        raise NotFound("document", "document.unknown", name=name)
     if not kind.applies(record):
-        raise NotAllowed("kind", kind.refusal_for(record), "not_applicable")
+        key, values = kind.refusal_for(record)
+        raise NotAllowed("kind", key, code="not_applicable", **values)
     return kind
 
 
@@ -80,7 +81,7 @@ def document(store, case_id: str, name: str | None = None, lang: str | None = No
 def removal_demand_warnings(store, case_id: str, lang: str | None = None) -> dict:
     record = cases.load(store, case_id)
     if not document_types.get("removal_demand").applies(record):
-        raise NotAllowed("kind", f"Case {case_id} is a testimonial: it has no removal demand.", "not_applicable")
+        raise NotAllowed("kind", "document.no_removal_demand", code="not_applicable", case=case_id)
     stored_profile = business_profile(store)
     lang = _language(record, stored_profile, lang)
     return {"warnings": legal.removal_demand_warnings(record.get("platform"), lang),

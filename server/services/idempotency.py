@@ -25,7 +25,7 @@ def key_digest(key: str | None) -> str | None:
     if key is None:
         return None
     if not VALID_KEY.fullmatch(key):
-        raise Invalid(HEADER, f"'{HEADER}' must be 8 to 200 printable ASCII characters (a UUID per capture).")
+        raise Invalid(HEADER, "parameter.idempotency_key")
     return hashlib.sha256(key.encode()).hexdigest()
 
 
