@@ -45,12 +45,25 @@ def _common_name(cert: x509.Certificate) -> str | None:
     return names[0].value if names else None
 
 
+_keys: dict[str, object] = {}
+_keys_lock = threading.Lock()
+
+
+def _private_key(pem: bytes):
+    """The parsed key, once per key (parsing an RSA-3072 key costs ~0.1 s: every bundle signs its manifest)."""
+    digest = hashlib.sha256(pem).hexdigest()
+    with _keys_lock:
+        if digest not in _keys:
+            _keys[digest] = serialization.load_pem_private_key(pem, password=None)
+        return _keys[digest]
+
+
 def ensure_identity(data_dir, name: str) -> tuple[Path, Path]:
     """The key and certificate files, created (or the certificate re-issued for a new name) as needed."""
     key_path, cert_path = data_store.signing_path(data_dir, KEY), data_store.signing_path(data_dir, CERT)
     key_pem = data_store.read_signing_file(data_dir, KEY)
     if key_pem is not None:
-        key = serialization.load_pem_private_key(key_pem, password=None)
+        key = _private_key(key_pem)
     else:
         key = rsa.generate_private_key(public_exponent=65537, key_size=3072)
         data_store.write_signing_file(data_dir, KEY, key.private_bytes(
@@ -83,7 +96,7 @@ def sign_detached(data_dir, data: bytes) -> tuple[bytes, bytes] | None:
     key_pem, cert_pem = data_store.read_signing_file(data_dir, KEY), data_store.read_signing_file(data_dir, CERT)
     if key_pem is None or cert_pem is None:
         return None
-    key = serialization.load_pem_private_key(key_pem, password=None)
+    key = _private_key(key_pem)
     cert = x509.load_pem_x509_certificate(cert_pem)
     signature = (pkcs7.PKCS7SignatureBuilder().set_data(data).add_signer(cert, key, hashes.SHA256())
                  .sign(serialization.Encoding.DER, [pkcs7.PKCS7Options.DetachedSignature,
