@@ -45,6 +45,7 @@ class CaseIndex:
     def __init__(self, path: Path | str, reader: bool = False):
         """`reader`: only read an index another process owns (StoreView): no schema, no writes."""
         self.path = str(path)
+        self._reader = reader
         self._local = threading.local()
         self._connections = []  # every thread's, to close them all
         if not reader:
@@ -54,6 +55,11 @@ class CaseIndex:
     def _db(self) -> sqlite3.Connection:
         """One connection per thread (sqlite3 connections are not shared across threads)."""
         db = getattr(self._local, "db", None)
+        if db is None and self._reader:
+            db = sqlite3.connect(f"{Path(self.path).resolve().as_uri()}?mode=ro", uri=True, isolation_level=None,
+                                 check_same_thread=False)  # closed by close()
+            self._local.db = db
+            self._connections.append(db)
         if db is None:
             db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)  # closed by close()
             db.execute("PRAGMA journal_mode=WAL")

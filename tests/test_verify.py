@@ -284,9 +284,9 @@ def test_a_log_cut_after_a_verify_is_caught(store, cases):
     store.close()
     log = store.data_dir / "audit.log"
     log.write_bytes(b"".join(line + b"\n" for line in log.read_bytes().split(b"\n")[:2]))
-    problems = verify(store.data_dir)["problems"]
-    assert f"audit.log: 1 event(s) evidence.added of case {cases[0]} missing (log truncated or lines removed)" \
-        in problems
+    missing = f"audit.log: 1 event(s) evidence.added of case {cases[0]} missing (log truncated or lines removed)"
+    assert missing in verify(store.data_dir)["problems"]
+    assert missing in verify(store.data_dir)["problems"]  # and again: the case keeps no mark meanwhile
 
 
 def test_since_and_a_deleted_marks_file(store, cases):

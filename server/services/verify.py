@@ -36,6 +36,7 @@ from ..trust.anchors import check_anchors
 from ..trust.timestamps import check_case_timestamp
 
 MODES = ("incremental", "full")
+MANY_CHANGED = 200  # beyond this many cases to check, the audit log is read once instead of case by case
 AUDIT_MARK = ("audit_seq", "audit_offset", "audit_length", "audit_sha256")
 
 
@@ -276,22 +277,28 @@ def verify(data_dir, case_id: str | None = None, mode: str = "incremental", sinc
         if reuse and (case_marks.get(cid) or (None,))[0] == fingerprint and all(
                 name in marks and tuple(marks[name][:2]) == view.case_file_stat(cid, name) for name in names):
             cases[cid] = []
-            if audit["events"] is not None:  # the whole log was read (first run, or it changed): is all of it there?
-                history += history_problems(cid, record, audit["events"].get(cid, []))
             counts["unchanged_cases"] += 1
             counts["unchanged_files"] += len(names)
             oldest = min(oldest or case_marks[cid][1], case_marks[cid][1])
+            if audit["events"] is not None:  # the whole log was read (first run, or it changed): is all of it there?
+                missing = history_problems(cid, record, audit["events"].get(cid, []))
+                if missing:
+                    history += missing
+                    checked_ids.append(cid)  # its mark goes: the next run looks at it again
             continue
+        if audit["events"] is None and len(checked_ids) == MANY_CHANGED:  # one scan is cheaper than many seeks
+            audit["events"] = audit_events(view.audit_lines())
         events = (audit["events"].get(cid, []) if audit["events"] is not None
                   else audit_events(view.audit_lines(cid)).get(cid, []))
         problems, intact, hashed = check_case(view, record, events, marks)
         counts["hashed_files"] += hashed
         counts["unchanged_files"] += len(names) - hashed
         cases[cid] = problems
-        history += history_problems(cid, record, events)
+        missing = history_problems(cid, record, events)
+        history += missing
         checked_ids.append(cid)
         intact_rows += [(cid, name, *values, now) for name, values in intact.items()]
-        if not problems:
+        if not (problems or missing):
             case_rows.append((cid, fingerprint, now))
 
     cases = dict(sorted(cases.items()))
