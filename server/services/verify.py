@@ -328,12 +328,15 @@ def format_report(report: dict) -> str:
     hashed, unchanged = report.get("hashed"), report.get("unchanged") or {}
     if report.get("mode") == "full":
         head += "\nfull verify: every file hashed again / verifica completa: ogni file ricalcolato"
-    elif hashed is not None:
+    elif hashed is not None and unchanged.get("files"):
         head += (f"\nincremental: hashed {hashed['files']} of {checked['files']} files; {unchanged['files']} unchanged "
                  f"since {unchanged['since'] or 'their last check'}; run `testimone verify --full` to hash everything "
                  f"(last full verify: {report.get('last_full') or 'never'}) / incrementale: ricalcolati "
-                 f"{hashed['files']} file su {checked['files']}; {unchanged['files']} invariati; `--full` li ricalcola "
-                 "tutti")
+                 f"{hashed['files']} file su {checked['files']}; {unchanged['files']} invariati dall'ultima verifica; "
+                 "`testimone verify --full` li ricalcola tutti")
+    elif hashed is not None:
+        head += ("\nincremental, but nothing to skip: every file hashed / incrementale: ogni file ricalcolato "
+                 "(nessuna verifica precedente da riusare)")
     notes = [f"  note: {note}" for note in report.get("notes", [])]
     if report["ok"]:
         return "\n".join([head, "OK: every hash and the audit chain hold / tutte le impronte e la catena di audit "
