@@ -6,7 +6,7 @@ STAMP   := $(VENV)/.installed
 TSTAMP  := $(VENV)/.installed-test
 NSTAMP  := node_modules/.installed
 
-.PHONY: run test extension system-deps system-deps-test bench bench-scale clean
+.PHONY: run test extension system-deps system-deps-test bench bench-scale bench-verify clean
 
 run: system-deps $(STAMP)
 	$(BIN)/testimone serve
@@ -40,6 +40,9 @@ bench: $(TSTAMP)
 
 bench-scale: $(TSTAMP)
 	$(BIN)/python benchmarks/scale.py
+
+bench-verify: $(TSTAMP)
+	$(BIN)/python benchmarks/verify_bundle.py --cases 10000
 
 clean:
 	rm -rf $(VENV) node_modules dist build *.egg-info .pytest_cache

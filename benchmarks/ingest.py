@@ -65,19 +65,19 @@ def realistic_capture() -> bytes:
 
 def prefill(data_dir: Path, count: int) -> None:
     """N stored cases written straight into the store's files (as the store itself would leave them)."""
-    cases = data_dir / "cases"
+    cases, records = data_dir / "cases", data_dir / "records"
     cases.mkdir(parents=True)
-    table = {}
+    records.mkdir()
     for n in range(1, count + 1):
         case_id = f"20250101-{n:06d}-{n:06x}"
         (cases / case_id).mkdir()
         (cases / case_id / "capture.json").write_text("{}")
-        table[str(n)] = {"id": case_id, "kind": "offence", "status": "documented", "platform": "facebook",
-                         "page_url": "https://www.facebook.com/x", "author": {"name": f"Persona {n}",
-                                                                              "profile_url": None},
-                         "text": f"commento precompilato numero {n}", "captured_at": "2025-01-01T00:00:00.000Z",
-                         "sha256": "0" * 64, "evidence": [], "history": []}
-    (data_dir / "testimone.json").write_text(json.dumps({"cases": table}))
+        record = {"id": case_id, "kind": "offence", "status": "documented", "platform": "facebook",
+                  "page_url": "https://www.facebook.com/x", "author": {"name": f"Persona {n}", "profile_url": None},
+                  "text": f"commento precompilato numero {n}", "captured_at": "2025-01-01T00:00:00.000Z",
+                  "sha256": "0" * 64, "evidence": [], "history": []}
+        (records / f"{n}-{case_id}.json").write_text(json.dumps(record))
+    (data_dir / "testimone.json").write_text(json.dumps({"settings": {}}))
 
 
 def free_port() -> int:

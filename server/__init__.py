@@ -24,7 +24,6 @@ def create_app(test_config=None) -> Flask:
 
     store = Store(config.data_dir(app.config), initial_state=initial_state)
     app.extensions["testimone.store"] = store
-    security.protect_data_dir(store.data_dir)
     app.config["TOKEN"] = security.pairing_token(app.config, store.data_dir)
 
     security.init_app(app)

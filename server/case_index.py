@@ -32,21 +32,34 @@ CREATE TABLE IF NOT EXISTS deadlines (
 CREATE INDEX IF NOT EXISTS deadlines_due ON deadlines (due, seq);
 CREATE VIRTUAL TABLE IF NOT EXISTS words USING fts5 (
     text, author, tokenize='unicode61 remove_diacritics 2');
+CREATE TABLE IF NOT EXISTS audit_lines (offset INTEGER PRIMARY KEY, case_id TEXT, length INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS audit_lines_case ON audit_lines (case_id, offset);
 """
+# meta keys of the audit-line index: how many bytes of audit.log it covers, and where its newest line is
+# (offset, length, SHA-256), so a reader can tell whether the log still starts with what was indexed.
+AUDIT_STATE = ("audit_size", "audit_head_offset", "audit_head_length", "audit_head_sha256")
 WORD = re.compile(r"\w+")
 
 
 class CaseIndex:
-    def __init__(self, path: Path | str):
+    def __init__(self, path: Path | str, reader: bool = False):
+        """`reader`: only read an index another process owns (StoreView): no schema, no writes."""
         self.path = str(path)
+        self._reader = reader
         self._local = threading.local()
         self._connections = []  # every thread's, to close them all
-        with self._db() as db:
-            db.executescript(SCHEMA)
+        if not reader:
+            with self._db() as db:
+                db.executescript(SCHEMA)
 
     def _db(self) -> sqlite3.Connection:
         """One connection per thread (sqlite3 connections are not shared across threads)."""
         db = getattr(self._local, "db", None)
+        if db is None and self._reader:
+            db = sqlite3.connect(f"{Path(self.path).resolve().as_uri()}?mode=ro", uri=True, isolation_level=None,
+                                 check_same_thread=False)  # closed by close()
+            self._local.db = db
+            self._connections.append(db)
         if db is None:
             db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,  # closed by close()
                                  uri=self.path.startswith("file:"))  # a file: URI: an index in memory
@@ -114,6 +127,31 @@ class CaseIndex:
                    (seq, entry.get("text") or "", entry.get("author") or ""))
         db.executemany("INSERT INTO deadlines (seq, due) VALUES (?, ?)",
                        [(seq, due) for due in sorted(set(entry.get("dues", [])))])
+
+    # -- where each case's audit lines are (Store._write_audit appends, CaseFiles.audit_lines reads) ----
+
+    def add_audit_lines(self, rows, state: tuple[int, int, int, str], replace: bool = False) -> None:
+        """Index (offset, case id, length) rows of audit.log and the state they bring it to (AUDIT_STATE),
+        in one transaction; `replace` empties the table first (a rebuild)."""
+        with self._transaction() as db:
+            if replace:
+                db.execute("DELETE FROM audit_lines")
+            db.executemany("INSERT OR REPLACE INTO audit_lines (offset, case_id, length) VALUES (?, ?, ?)", rows)
+            db.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                           [(key, str(value)) for key, value in zip(AUDIT_STATE, state)])
+
+    def audit_state(self) -> tuple[int, int, int, str] | None:
+        rows = dict(self._db().execute(f"SELECT key, value FROM meta WHERE key IN ({','.join('?' * 4)})",
+                                       AUDIT_STATE).fetchall())
+        if len(rows) < len(AUDIT_STATE):
+            return None
+        size, offset, length, sha = (rows[key] for key in AUDIT_STATE)
+        return int(size), int(offset), int(length), sha
+
+    def audit_offsets(self, case_id: str) -> list[tuple[int, int]]:
+        """(offset, length) of the case's audit lines, in log order."""
+        return self._db().execute("SELECT offset, length FROM audit_lines WHERE case_id = ? ORDER BY offset",
+                                  (case_id,)).fetchall()
 
     def set_meta(self, key: str, value: str) -> None:
         self._db().execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))

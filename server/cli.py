@@ -93,10 +93,11 @@ def login_url_command():
 def token():
     """Print the pairing token the extension needs (works while the server runs)."""
     from .security import pairing_token
+    from .store import protect_data_dir
 
     settings = {**config.DEFAULTS, **config.from_environment()}
     folder = config.data_dir(settings)
-    folder.mkdir(parents=True, exist_ok=True)
+    protect_data_dir(folder)
     click.echo(pairing_token(settings, folder))
 
 
@@ -110,16 +111,23 @@ def _check_pdf_engine() -> None:
 
 
 @main.command()
-@click.option("--case", "case_id", help="Only this case (the audit chain is always checked whole).")
+@click.option("--case", "case_id", help="Only this case, hashed in full.")
+@click.option("--since", metavar="YYYY-MM-DD", help="Only cases captured or changed since this date, hashed in full.")
+@click.option("--full", is_flag=True, help="Hash every file and walk the whole audit chain (the proof of "
+                                           "integrity; without it only what changed since the last run).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-def verify(case_id, as_json):
-    """Recompute every hash, walk the audit chain, check timestamps (works while the server runs)."""
+def verify(case_id, since, full, as_json):
+    """Recompute hashes, walk the audit chain, check timestamps (works while the server runs).
+
+    By default incremental: a file whose size and mtime did not change since it last verified is not hashed
+    again. --full hashes everything (docs/evidence.md)."""
     from .services.verify import format_report, verify as verify_data_dir
+    from .store import holds_data
 
     folder = config.data_dir({**config.DEFAULTS, **config.from_environment()})
-    if not (folder / "audit.log").exists():
+    if not holds_data(folder):
         raise click.ClickException(f"No Testimone data in {folder} (set TESTIMONE_DATA_DIR).")
-    report = verify_data_dir(folder, case_id)
+    report = verify_data_dir(folder, case_id, mode="full" if full else "incremental", since=since)
     click.echo(json.dumps(report, indent=2, ensure_ascii=False) if as_json else format_report(report))
     sys.exit(0 if report["ok"] else 1)
 

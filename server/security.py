@@ -9,7 +9,6 @@
 """
 import hashlib
 import hmac
-import os
 import re
 import secrets
 import time
@@ -20,6 +19,7 @@ from flask import current_app, g, request
 from flask_cors import CORS
 
 from .errors import ApiError
+from .store import add_login_key, pairing_token_file, take_login_key
 
 # Chrome derives an extension id from its key as 32 letters a–p; Firefox gives each install a UUID.
 # Compiled, so that flask-cors matches them case-sensitively (it ignores case in plain strings);
@@ -38,26 +38,11 @@ def is_extension_origin(origin: str | None) -> bool:
     return bool(origin) and EXTENSION_ORIGIN.fullmatch(origin) is not None
 
 
-def protect_data_dir(data_dir: Path) -> None:
-    """Only the operator's OS account may read the data folder (cases, token, login links)."""
-    data_dir.chmod(0o700)
-
-
 def pairing_token(config, data_dir: Path) -> str:
     """The configured token, else the one kept in DATA_DIR/token (created on first start, mode 0600)."""
     if config.get("TOKEN"):
         return str(config["TOKEN"])
-    path = data_dir / "token"
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_text().strip()
-    token = secrets.token_urlsafe(32)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(token + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-    return token
+    return pairing_token_file(data_dir, secrets.token_urlsafe(32))
 
 
 def allowed_hosts(config) -> set[str]:
@@ -151,14 +136,8 @@ def _digest(secret: str) -> str:
 def new_login_key(data_dir: Path) -> str:
     """A one-time login key, kept as its hash in DATA_DIR/login/ so that `testimone login-url` can make
     one while the server runs; only the data folder's owner can."""
-    folder = data_dir / "login"
-    folder.mkdir(mode=0o700, exist_ok=True)
-    cutoff = time.time() - LOGIN_LINK_HOURS * 3600
-    for old in folder.iterdir():
-        if old.stat().st_mtime < cutoff:
-            old.unlink(missing_ok=True)
     key = secrets.token_urlsafe(32)
-    os.close(os.open(folder / _digest(key), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    add_login_key(data_dir, _digest(key), LOGIN_LINK_HOURS * 3600)
     return key
 
 
@@ -166,13 +145,8 @@ def redeem_login_key(data_dir: Path, key: str) -> bool:
     """True once per key, within LOGIN_LINK_HOURS of its making."""
     if not key or len(key) > 100:
         return False
-    path = data_dir / "login" / _digest(key)
-    try:
-        made = path.stat().st_mtime
-        path.unlink()  # only one of two racing requests succeeds
-    except FileNotFoundError:
-        return False
-    return time.time() - made < LOGIN_LINK_HOURS * 3600
+    made = take_login_key(data_dir, _digest(key))  # only one of two racing requests gets it
+    return made is not None and time.time() - made < LOGIN_LINK_HOURS * 3600
 
 
 def login_url(config, key: str) -> str:

@@ -39,6 +39,7 @@ from tinydb import Query, TinyDB
 from tinydb.storages import MemoryStorage
 
 from .case_index import CaseIndex
+from .verify_marks import VerifyMarks
 from .domain.integrity import EMPTY_SHA256, audit_line, canonical_json, sha256_hex
 
 CASES = "cases"
@@ -47,6 +48,11 @@ RECORDS = "records"
 STOPPED = "stopped"
 JOURNAL_LIMIT = 1 << 20  # bytes: past this the journal is folded (its changes are in the record files already)
 INDEX = "index.sqlite3"
+AUDIT = "audit.log"
+VERIFIED = "verified.sqlite3"  # what the last verify found intact (server/verify_marks.py): derived
+TOKEN = "token"
+LOGIN = "login"
+SIGNING = "signing"
 SUMMARY_LEAVES_OUT = ("history", "evidence", "comment_html", "context")
 ANCHORS = "anchors.jsonl"
 SAFE_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
@@ -122,7 +128,7 @@ def _write_new_file(path: Path, data: bytes) -> None:
 def _atomic_replace(path: Path, data: bytes) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     try:
-        with open(tmp, "wb") as handle:
+        with open(tmp, "wb", opener=lambda name, flags: os.open(name, flags, 0o600)) as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
@@ -299,8 +305,15 @@ class CaseFiles:
 
     def audit_lines(self, case_id: str | None = None) -> list[bytes]:
         """The complete lines of audit.log, verbatim (only the case's when `case_id` is given; lines that
-        are not JSON are left out then: `testimone verify` names them)."""
-        lines, _ = _read_lines(self.data_dir / "audit.log")
+        are not JSON are left out then: `testimone verify` names them).
+
+        A case's lines are read at their offsets in the case index (decisions/0003, "Audit lines"): the cost
+        is the case's lines, not the log. When the index does not match the log, one scan of the log."""
+        if case_id is not None:
+            found = self._indexed_audit_lines(case_id)
+            if found is not None:
+                return found
+        lines, _ = _read_lines(self.data_dir / AUDIT)
         if case_id is None:
             return lines
         mine = []
@@ -311,6 +324,114 @@ class CaseFiles:
             except (ValueError, AttributeError):
                 continue
         return mine
+
+    def _audit_index(self) -> CaseIndex | None:
+        """The case index whose audit_lines table says where each case's lines are, or None (Store, StoreView)."""
+        raise NotImplementedError
+
+    def _indexed_audit_lines(self, case_id: str) -> list[bytes] | None:
+        """The case's audit lines read at their indexed offsets, plus any in the log's tail the index does not
+        cover yet (a reader beside the server); None when the index is missing or no longer fits the log."""
+        index = self._audit_index()
+        if index is None:
+            return None
+        try:
+            state = index.audit_state()  # first the state, then the offsets: a line indexed in between is skipped
+            offsets = index.audit_offsets(case_id) if state else []  # here and read in the tail below
+        except sqlite3.Error:
+            return None
+        try:
+            with open(self.data_dir / AUDIT, "rb") as audit:
+                if state is None or not _audit_state_holds(audit, state):
+                    return None
+                size = state[0]
+                lines = []
+                for offset, length in offsets:
+                    if offset >= size:
+                        continue
+                    audit.seek(offset)
+                    line = audit.read(length)
+                    if _case_of(line) != case_id:
+                        return None
+                    lines.append(line)
+                audit.seek(size)
+                tail = audit.read()
+        except OSError:
+            return None
+        rows, _ = _scan_audit(tail, size)
+        return lines + [tail[offset - size:offset - size + length] for offset, case, length in rows if case == case_id]
+
+    # -- what `testimone verify` reads (services/verify.py) ------------------------------------------
+
+    def case_file_stat(self, case_id: str, name: str) -> tuple[int, int] | None:
+        """(size, mtime_ns) of a file in the case folder, None when it is not there."""
+        if not (SAFE_NAME.match(case_id) and SAFE_NAME.match(name)):
+            return None
+        try:
+            stat = os.stat(f"{self.cases_dir}/{case_id}/{name}")  # not pathlib: called for every file of every case
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        return stat.st_size, stat.st_mtime_ns
+
+    def read_case_file(self, case_id: str, name: str) -> bytes | None:
+        """Any file of the case folder, listed in the record or not; None when it is not there."""
+        if not (SAFE_NAME.match(case_id) and SAFE_NAME.match(name)):
+            return None
+        try:
+            return (self.cases_dir / case_id / name).read_bytes()
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            return None
+
+    def read_audit_log(self, start: int = 0) -> bytes | None:
+        """audit.log from byte `start` to its end, as it is (None when there is no log)."""
+        try:
+            with open(self.data_dir / AUDIT, "rb") as log:
+                log.seek(start)
+                return log.read()
+        except FileNotFoundError:
+            return None
+
+    def verify_marks(self) -> VerifyMarks:
+        """What the last verify found intact (derived: deleting the file makes the next verify a full one).
+        A StoreView writes it too: it is not part of the record, and SQLite serialises two verifiers."""
+        return VerifyMarks(self.data_dir / VERIFIED)
+
+
+def _case_of(line: bytes) -> str | None:
+    try:
+        entry = json.loads(line)
+        return entry.get("case") if isinstance(entry, dict) else None
+    except ValueError:
+        return None
+
+
+def _scan_audit(data: bytes, base: int) -> tuple[list[tuple[int, str | None, int]], tuple[int, int, int, str] | None]:
+    """The complete lines of `data` (audit.log from byte `base`): their (offset, case id, length) rows, and the
+    index state they lead to (size covered, newest line's offset, length and SHA-256), None without a line."""
+    rows, position = [], 0
+    while True:
+        end = data.find(b"\n", position)
+        if end < 0:
+            break
+        rows.append((base + position, _case_of(data[position:end]), end - position))
+        position = end + 1
+    if not rows:
+        return rows, None
+    offset, _, length = rows[-1]
+    head = data[offset - base:offset - base + length]
+    return rows, (base + position, offset, length, sha256_hex(head))
+
+
+def _audit_state_holds(audit, state: tuple[int, int, int, str]) -> bool:
+    """Whether audit.log (an open file) still holds, at the indexed place, the newest line the index knows."""
+    size, offset, length, sha = state
+    if audit.seek(0, os.SEEK_END) < size:
+        return False
+    if size == 0:
+        return True
+    audit.seek(offset)
+    line = audit.read(length + 1)
+    return line.endswith(b"\n") and offset + length + 1 == size and sha256_hex(line[:-1]) == sha
 
 
 class Store(CaseFiles):
@@ -575,6 +696,46 @@ class Store(CaseFiles):
             self._index.rebuild((int(doc_id), index_entry(doc)) for doc_id, doc in self._records.items())
             return
         self._index_current = True
+        self._audit_indexed = None
+        self._sync_audit_index()
+
+    def _audit_index(self) -> CaseIndex | None:
+        with self._lock:
+            if self._index is not None and self._audit_indexed is None:
+                self._sync_audit_index()
+            return self._index if self._audit_indexed is not None else None
+
+    def _sync_audit_index(self) -> None:
+        """Index the audit lines the index does not cover yet, or all of them (one scan) when the log no longer
+        starts with what was indexed (a missing or rebuilt index, a log restored from a backup)."""
+        try:
+            state = self._index.audit_state()
+            with open(self.data_dir / AUDIT, "rb") as audit:
+                holds = state is not None and _audit_state_holds(audit, state)
+                start = state[0] if holds else 0
+                audit.seek(start)
+                rows, new_state = _scan_audit(audit.read(), start)
+            if rows or not holds:
+                self._index.add_audit_lines(rows, new_state or (0, 0, 0, ""), replace=not holds)
+            self._audit_indexed = new_state[0] if rows else state[0] if holds else 0
+        except (sqlite3.Error, OSError) as error:
+            self._audit_indexed = None
+            log.error("the audit-line index could not be brought up to date (%s): bundles read the whole log", error)
+
+    def _index_audit_line(self, offset: int, case_id: str | None, line: bytes) -> None:
+        """Index a line just appended to audit.log (a missed line is caught up by _sync_audit_index)."""
+        if self._index is None:
+            return  # start-up recovery: _open_index catches up
+        if self._audit_indexed != offset:
+            self._sync_audit_index()
+            return
+        state = (offset + len(line) + 1, offset, len(line), sha256_hex(line))
+        try:
+            self._index.add_audit_lines([(offset, case_id, len(line))], state)
+            self._audit_indexed = state[0]
+        except sqlite3.Error as error:
+            self._audit_indexed = None
+            self._index_missed(error)
 
     def _index_missed(self, error: sqlite3.Error) -> None:
         """The change is on disk (the journal); only the derived index missed it. Lists may not show it until
@@ -646,10 +807,12 @@ class Store(CaseFiles):
 
     def _write_audit(self, at: str, event: str, case_id: str | None, details: dict) -> None:
         line = audit_line(self._audit_prev, self._audit_seq + 1, at, event, case_id, details)
+        offset = self._audit.seek(0, os.SEEK_END)
         _append(self._audit, line + b"\n")
         self._audit_seq += 1
         self._audit_head = line
         self._audit_prev = sha256_hex(line)
+        self._index_audit_line(offset, case_id, line)
 
     def audit_head(self) -> tuple[int, bytes]:
         """The number and bytes of the newest audit line (0, b"" for an empty log): what an anchor stamps."""
@@ -937,11 +1100,85 @@ class StoreView(CaseFiles):
         """{case id: record} of every case (all in memory: `iter_records` reads one at a time)."""
         return dict(self.iter_records())
 
+    def _audit_index(self) -> CaseIndex | None:
+        """The server's case index, read only (None when there is none: the log is scanned instead)."""
+        path = self.data_dir / INDEX
+        if getattr(self, "_reader", None) is None and path.is_file():
+            self._reader = CaseIndex(path, reader=True)
+        return getattr(self, "_reader", None)
+
     def get_setting(self, key: str, default=None):
         return copy.deepcopy(self._settings.get(key, default))
 
     def read_evidence(self, case_id: str, name: str) -> bytes:
         return _evidence_path(self.cases_dir, self.get(case_id), case_id, name).read_bytes()
+
+
+# -- small files beside the records, for callers that may run without a Store (the CLI beside a server) ------
+
+def holds_data(data_dir) -> bool:
+    """Whether `data_dir` is a Testimone data directory (a store has opened it: it has an audit log)."""
+    return (Path(data_dir) / AUDIT).exists()
+
+
+def protect_data_dir(data_dir) -> None:
+    """Only the operator's OS account may read the data folder (cases, token, login links)."""
+    Path(data_dir).mkdir(parents=True, exist_ok=True)
+    Path(data_dir).chmod(0o700)
+
+
+def pairing_token_file(data_dir, new_token: str) -> str:
+    """The token kept in DATA_DIR/token; `new_token` is written there (mode 0600) when there is none yet.
+    The first of two racing processes wins (O_EXCL), and both get its token."""
+    path = Path(data_dir) / TOKEN
+    try:
+        _write_new_file(path, new_token.encode() + b"\n")
+    except FileExistsError:
+        return path.read_text().strip()
+    return new_token
+
+
+def add_login_key(data_dir, digest: str, max_age_seconds: float) -> None:
+    """Keep a login key as an empty file named by its digest in DATA_DIR/login/, dropping the expired ones."""
+    folder = Path(data_dir) / LOGIN
+    folder.mkdir(mode=0o700, exist_ok=True)
+    cutoff = datetime.now().timestamp() - max_age_seconds
+    for old in folder.iterdir():
+        if old.stat().st_mtime < cutoff:
+            old.unlink(missing_ok=True)
+    _write_new_file(folder / digest, b"")
+
+
+def take_login_key(data_dir, digest: str) -> float | None:
+    """Remove a login key and return when it was made (epoch seconds); None when there is no such key. Of
+    two racing callers only one gets it."""
+    path = Path(data_dir) / LOGIN / digest
+    try:
+        made = path.stat().st_mtime
+        path.unlink()
+    except FileNotFoundError:
+        return None
+    return made
+
+
+def signing_path(data_dir, name: str) -> Path:
+    """Where this install's signing key or certificate lives (pyHanko loads them by path, in a render worker)."""
+    return Path(data_dir) / SIGNING / name
+
+
+def read_signing_file(data_dir, name: str) -> bytes | None:
+    try:
+        return signing_path(data_dir, name).read_bytes()
+    except FileNotFoundError:
+        return None
+
+
+def write_signing_file(data_dir, name: str, data: bytes) -> Path:
+    """Write (or replace) the key or certificate, readable by this user only, on disk when this returns."""
+    path = signing_path(data_dir, name)
+    path.parent.mkdir(mode=0o700, exist_ok=True)
+    _atomic_replace(path, data)
+    return path
 
 
 def get_store() -> Store:

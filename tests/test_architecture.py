@@ -3,6 +3,7 @@
 These read the source (imports and names), not the behaviour: each names the module that breaks a rule.
 """
 import ast
+import re
 from pathlib import Path
 
 SERVER = Path(__file__).resolve().parent.parent / "server"
@@ -68,3 +69,34 @@ def test_services_are_plain_python_and_know_no_adapter():
 def test_dashboard_and_cli_do_not_go_through_the_api_module():
     adapters = [SERVER / "dashboard.py", SERVER / "cli.py"]
     assert offenders(adapters, ("server.api",)) == {}
+
+
+# What opens, writes, lists or removes files, or joins a path onto the data directory.
+FILE_ACCESS = re.compile(r"\bopen\(|\.(?:read|write)_(?:bytes|text)\(|\bos\.(?:replace|rename|remove|unlink)\b|"
+                         r"\.(?:unlink|mkdir|iterdir|rmdir|chmod|glob|rglob)\(|\bshutil\.|sqlite3\.connect|"
+                         r"data_dir\)? /|cases_dir /")
+# Modules that touch files that are not the data directory, or that open a file the store names. Each entry
+# says why; a new one needs a reason as good.
+FILES_ELSEWHERE = {
+    "server.case_index": {"sqlite3.connect"},  # index.sqlite3 at the path the store gives it
+    "server.verify_marks": {"sqlite3.connect"},  # verified.sqlite3 at the path the store gives it
+    "server.render.pdf": {"open(", ".read_bytes(", ".rglob("},  # its templates, strings, fonts (package); Image.open(bytes)
+    "server.render.bundle": {".read_bytes(", ".mkdir(", ".iterdir(", ".write_bytes("},  # bundle_assets/ (package);
+    # to_folder writes the export into the folder the user names
+    "server.dashboard": {".read_text("},  # templates/strings.json (package)
+    "server.services.documents": {".mkdir(", ".write_bytes("},  # render-samples writes into the folder the user names
+    "server.cli": {".write_bytes("},  # `testimone export x.zip` writes the zip the user names
+    "server.trust.timestamps": {".read_bytes("},  # TESTIMONE_TSA_CA_FILE, a certificate file the user names
+}
+
+
+def test_only_the_store_touches_the_data_directory():
+    """Issue 9.6: case paths, the audit log, the token, login links, the signing key: server/store.py only."""
+    found = {}
+    for path in MODULES:
+        if name(path) == "server.store":
+            continue
+        hits = {match.group(0).rstrip(")").strip() for match in FILE_ACCESS.finditer(path.read_text())}
+        if hits:
+            found[name(path)] = hits
+    assert found == FILES_ELSEWHERE

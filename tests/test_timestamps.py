@@ -424,11 +424,11 @@ def test_audit_chain_anchors_catch_a_dropped_tail_and_name_unanchored_lines(tmp_
     answer = client.get(f"/api/captures/{case_id}/bundle.zip", base_url="http://127.0.0.1:8765",
                         headers={"Authorization": f"Bearer {TOKEN}"})
     assert answer.status_code == 200
-    assert read_anchors(store.data_dir)[-1]["seq"] > anchored["seq"]
+    assert read_anchors(store)[-1]["seq"] > anchored["seq"]
     with zipfile.ZipFile(io.BytesIO(answer.data)) as archive:  # the lawyer's copy of the anchors
         bundled = archive.read(f"testimone-{case_id}/anchors.jsonl")
     assert bundled == (store.data_dir / "anchors.jsonl").read_bytes()
-    assert json.loads(bundled.splitlines()[-1])["seq"] == read_anchors(store.data_dir)[-1]["seq"]
+    assert json.loads(bundled.splitlines()[-1])["seq"] == read_anchors(store)[-1]["seq"]
     close(app)
 
     path = tmp_path / "data" / "audit.log"
@@ -444,7 +444,7 @@ def test_the_worker_anchors_the_audit_chain_at_intervals(tmp_path, local_tsa):
     app = evidence_app(tmp_path, local_tsa.url, ANCHOR_SECONDS=0.2)
     case_id = post_capture(app)
     store = app.extensions["testimone.store"]
-    assert wait_for(lambda: "background" not in store.get(case_id) and read_anchors(store.data_dir)
-                    and read_anchors(store.data_dir)[-1]["seq"] == store.audit_head()[0])
+    assert wait_for(lambda: "background" not in store.get(case_id) and read_anchors(store)
+                    and read_anchors(store)[-1]["seq"] == store.audit_head()[0])
     close(app)
     assert verify(tmp_path / "data")["notes"] == []

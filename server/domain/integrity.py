@@ -20,11 +20,11 @@ def audit_line(prev_hash: str, seq: int, at: str, event: str, case_id: str | Non
     return canonical_json(entry)
 
 
-def check_audit_chain(lines: list[bytes]) -> list[str]:
-    """Problems found walking the chain: each names the line (1-based) that fails."""
+def check_audit_chain(lines: list[bytes], prev: str = EMPTY_SHA256, first: int = 1) -> list[str]:
+    """Problems found walking the chain: each names the line (1-based) that fails. `prev` and `first`: the
+    hash of the line before `lines` and the number of the first one (to walk only the newest lines)."""
     problems = []
-    prev = EMPTY_SHA256
-    for number, line in enumerate(lines, start=1):
+    for number, line in enumerate(lines, start=first):
         try:
             entry = json.loads(line)
         except ValueError:

@@ -41,11 +41,12 @@ def bundle(store, case_id: str, *, tsa_url: str = "", audit: bool = True) -> dic
     return bundle_files.build(store, record, pdfs, note, generator=f"Testimone {__version__}")
 
 
-def verify(store, case_id: str | None = None) -> dict:
-    """Every stored hash recomputed, the audit chain walked, timestamps checked (read-only)."""
+def verify(store, case_id: str | None = None, mode: str = "incremental", since: str | None = None) -> dict:
+    """Stored hashes recomputed (only what changed since the last run unless `mode` is "full"), the audit
+    chain walked, timestamps checked (server/services/verify.py)."""
     if case_id is not None:
         cases.load(store, case_id)
-    return verify_data_dir(store.data_dir, case_id)
+    return verify_data_dir(store.data_dir, case_id, mode=mode or "incremental", since=since)
 
 
 def recheck(store, case_id: str, config) -> dict:

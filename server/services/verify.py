@@ -1,7 +1,17 @@
 """Verification of a data directory: recompute every stored hash and walk the audit chain.
 
 It reads through a StoreView and never opens a Store, so it works while the server runs (the store
-holds an exclusive lock on the directory) and cannot change anything.
+holds an exclusive lock on the directory) and cannot change the records, the evidence or the logs. It
+writes one derived file, the marks of what it found intact (server/verify_marks.py), so that the next run
+can be incremental:
+
+- mode "incremental" (the default): a file whose size and mtime are those it had when it last hashed to
+  its recorded SHA-256 is not hashed again; a case whose record and files are all unchanged is skipped
+  whole; the audit chain is walked from the last verified line (if that line still sits where it was,
+  byte for byte; else the whole chain). A quick daily check: size and mtime can be restored by someone
+  with access to the computer, so only
+- mode "full" proves integrity: every file hashed, the whole chain walked (docs/security.md).
+`case` and `since` choose cases (one; those captured or changed since a date), which are hashed in full.
 
 Checks, each failure naming the file or the audit line:
 - capture.json of every case hashes to the record's `sha256`;
@@ -15,12 +25,19 @@ Checks, each failure naming the file or the audit line:
 Erased files (consent withdrawn) are expected to be missing when the audit log's erasure event lists them.
 """
 import json
+import sqlite3
 from collections import Counter
-from pathlib import Path
+from datetime import date
 
-from ..domain.integrity import check_audit_chain, sha256_hex
-from ..store import StoreDamaged, StoreView
+from ..domain.errors import Invalid
+from ..domain.integrity import canonical_json, check_audit_chain, sha256_hex
+from ..store import StoreDamaged, StoreView, iso_utc, utc_now
 from ..trust.anchors import check_anchors
+from ..trust.timestamps import check_case_timestamp
+
+MODES = ("incremental", "full")
+MANY_CHANGED = 200  # beyond this many cases to check, the audit log is read once instead of case by case
+AUDIT_MARK = ("audit_seq", "audit_offset", "audit_length", "audit_sha256")
 
 
 def audit_events(lines: list[bytes]) -> dict:
@@ -75,33 +92,53 @@ def check_fields(case_id: str, record: dict, canonical: dict) -> list[str]:
     return problems
 
 
-def check_case(data_dir: Path, record: dict, events: list[dict]) -> list[str]:
+
+def check_case(view, record: dict, events: list[dict], marks: dict | None = None) -> tuple[list[str], dict, int]:
+    """(problems, {name: (size, mtime_ns, sha256) of each file that hashed to its recorded SHA-256}, how many
+    files were read and hashed).
+
+    `marks`: {name: (size, mtime_ns, sha256, verified_at)} of an earlier run; a file with the same size and
+    mtime is taken to still have that SHA-256 (incremental verify) and is not read."""
     case_id = record["id"]
-    folder = data_dir / "cases" / case_id
     erased = erased_names(events)
-    problems = []
+    marks = marks or {}
+    problems, intact, hashed = [], {}, [1]  # capture.json is always read: it is small, and compared below
 
-    def hash_of(name: str) -> str | None:
-        path = folder / name
-        if not path.is_file():
-            if name not in erased:
-                problems.append(f"cases/{case_id}/{name}: missing")
-            return None
-        return sha256_hex(path.read_bytes())
+    def hash_of(name: str, expected: str | None) -> str | None:
+        stat = view.case_file_stat(case_id, name)
+        mark = marks.get(name)
+        if stat is not None and mark is not None and tuple(mark[:2]) == stat:
+            actual = mark[2]
+        else:
+            data = view.read_case_file(case_id, name) if stat is not None else None
+            if data is None:
+                if name not in erased:
+                    problems.append(f"cases/{case_id}/{name}: missing")
+                return None
+            actual = sha256_hex(data)
+            hashed[0] += 1
+        if actual == expected:
+            intact[name] = (*stat, actual)
+        return actual
 
-    capture_hash = hash_of("capture.json")
+    stat, raw = view.case_file_stat(case_id, "capture.json"), view.read_case_file(case_id, "capture.json")
+    capture_hash = sha256_hex(raw) if raw is not None else None  # small, and read below in any case
+    if raw is None and "capture.json" not in erased:
+        problems.append(f"cases/{case_id}/capture.json: missing")
+    elif capture_hash == record.get("sha256") and stat is not None:
+        intact["capture.json"] = (*stat, capture_hash)
     canonical = None
     if capture_hash is not None:
         if capture_hash != record.get("sha256"):
             problems.append(f"cases/{case_id}/capture.json: SHA-256 {capture_hash} differs from the "
                             f"record's {record.get('sha256')} (capture.json modified)")
         try:
-            canonical = json.loads((folder / "capture.json").read_bytes())
+            canonical = json.loads(raw)
         except ValueError:
             problems.append(f"cases/{case_id}/capture.json: not valid JSON")
 
     for entry in record.get("evidence", []):
-        actual = hash_of(entry["name"])
+        actual = hash_of(entry["name"], entry["sha256"])
         if actual is not None and actual != entry["sha256"]:
             problems.append(f"cases/{case_id}/{entry['name']}: SHA-256 {actual} differs from the "
                             f"recorded {entry['sha256']} (file modified)")
@@ -117,64 +154,170 @@ def check_case(data_dir: Path, record: dict, events: list[dict]) -> list[str]:
                 problems.append(f"cases/{case_id}/{entry.get('name')}: capture.json lists SHA-256 "
                                 f"{entry.get('sha256')}, the record {recorded.get(entry.get('name'))}")
 
-    from ..trust.timestamps import check_case_timestamp
-
-    problems.extend(check_case_timestamp(folder, record))
-    return problems
+    problems.extend(check_case_timestamp(lambda name: view.read_case_file(case_id, name), record))
+    return problems, intact, hashed[0]
 
 
-def _audit_lines(data_dir: Path) -> tuple[list[bytes], list[str]]:
-    path = data_dir / "audit.log"
-    if not path.exists():
-        return [], ["audit.log: missing"]
-    lines = path.read_bytes().split(b"\n")
+def _split(data: bytes, first: int) -> tuple[list[bytes], list[str]]:
+    """The complete lines of audit.log bytes whose first line is number `first`, and a torn last line."""
+    lines = data.split(b"\n")
     last = lines.pop()
     problems = []
     if last:
-        problems.append(f"audit.log line {len(lines) + 1}: incomplete line (file truncated or cut)")
+        problems.append(f"audit.log line {first + len(lines)}: incomplete line (file truncated or cut)")
     return lines, problems
 
 
-def check_history_in_audit(records: dict, events: dict) -> list[str]:
-    """Every event of every case history must be in the log: a truncated log loses the newest events.
+def history_problems(case_id: str, record: dict, events: list[dict]) -> list[str]:
+    """Every event of the case's history must be in the log: a truncated log loses the newest events.
 
-    Counted per (case, event): a history entry's time may differ from its log line's by milliseconds.
+    Counted per event name: a history entry's time may differ from its log line's by milliseconds.
     """
     problems = []
-    for case_id, record in sorted(records.items()):
-        logged = Counter(entry.get("event") for entry in events.get(case_id, []))
-        expected = Counter(event.get("event") for event in record.get("history", []))
-        for event, count in sorted(expected.items()):
-            if logged[event] < count:
-                problems.append(f"audit.log: {count - logged[event]} event(s) {event} of case {case_id} "
-                                "missing (log truncated or lines removed)")
+    logged = Counter(entry.get("event") for entry in events)
+    expected = Counter(event.get("event") for event in record.get("history", []))
+    for event, count in sorted(expected.items()):
+        if logged[event] < count:
+            problems.append(f"audit.log: {count - logged[event]} event(s) {event} of case {case_id} "
+                            "missing (log truncated or lines removed)")
     return problems
 
 
-def verify(data_dir, case_id: str | None = None) -> dict:
-    """The full report: {"ok", "checked": {...}, "problems": [...], "notes": [...], "cases": {id: [problems]}}.
-    Notes do not make it fail: the audit lines not yet covered by an anchor."""
-    data_dir = Path(data_dir)
+def check_audit(view, mark: dict | None) -> dict:
+    """The audit log: the chain from the last verified line (`mark`, when it still holds) or from the start.
+    {"problems", "notes", "lines" (how many in the log), "walked" (how many checked now), "events" ({case:
+    entries} when the whole log was read, else None), "mark" (the newest line, to remember), "note"}."""
+    note = None
+    if mark:
+        seq, offset, length, sha = (int(mark[key]) if key != "audit_sha256" else mark[key] for key in AUDIT_MARK)
+        data = view.read_audit_log(offset)
+        if data is not None and data[length:length + 1] == b"\n" and sha256_hex(data[:length]) == sha:
+            lines, torn = _split(data[length + 1:], seq + 1)
+            head = [data[:length]]
+            problems = check_audit_chain(lines, prev=sha, first=seq + 1) + torn
+            anchor_problems, notes = check_anchors(view, head + lines, first=seq)
+            return {"problems": problems + anchor_problems, "notes": notes, "lines": seq + len(lines),
+                    "walked": len(lines), "events": None,
+                    "mark": _newest(offset + length + 1, lines, seq) if lines else dict(mark), "note": None}
+        note = ("audit.log changed before its last verified line: the whole chain was walked / il registro è "
+                "cambiato prima dell'ultima riga verificata: verificata tutta la catena")
+    data = view.read_audit_log()
+    if data is None:
+        return {"problems": ["audit.log: missing"], "notes": [], "lines": 0, "walked": 0, "events": {},
+                "mark": None, "note": note}
+    lines, torn = _split(data, 1)
+    anchor_problems, notes = check_anchors(view, lines)
+    return {"problems": check_audit_chain(lines) + torn + anchor_problems, "notes": notes, "lines": len(lines),
+            "walked": len(lines), "events": audit_events(lines), "mark": _newest(0, lines, 0) if lines else None,
+            "note": note}
+
+
+def _newest(base: int, lines: list[bytes], seq_before: int) -> dict:
+    """The mark of the last of `lines`, which start at byte `base` of the log after line `seq_before`."""
+    offset = base + sum(len(line) + 1 for line in lines[:-1])
+    return dict(zip(AUDIT_MARK, (seq_before + len(lines), offset, len(lines[-1]), sha256_hex(lines[-1]))))
+
+
+def parse_since(since: str | None) -> str | None:
+    if since is None:
+        return None
     try:
-        records = StoreView(data_dir).records()
+        return date.fromisoformat(since).isoformat()
+    except (TypeError, ValueError):
+        raise Invalid("since", "since must be a date, YYYY-MM-DD / since deve essere una data, AAAA-MM-GG") from None
+
+
+def changed_since(record: dict, since: str) -> bool:
+    """Captured, or any step recorded, on or after the day `since` (UTC)."""
+    return any((moment or "") >= since for moment in [record.get("captured_at")]
+               + [event.get("at") for event in record.get("history", [])])
+
+
+def verify(data_dir, case_id: str | None = None, mode: str = "incremental", since: str | None = None) -> dict:
+    """The report: {"ok", "mode", "checked": {cases, files, audit_lines}, "hashed": {files, audit_lines},
+    "unchanged": {cases, files, since}, "problems", "notes", "cases": {id: [problems]}}.
+    Notes do not make it fail (the audit lines not yet covered by an anchor, how the run was done).
+
+    `mode`: "incremental" (default) or "full" (module docstring); `case`, `since`: which cases."""
+    if mode not in MODES:
+        raise Invalid("mode", f"mode must be one of {', '.join(MODES)} / mode deve essere {' o '.join(MODES)}")
+    since = parse_since(since)
+    empty = {"cases": 0, "files": 0, "audit_lines": 0}
+    try:
+        view = StoreView(data_dir)
     except StoreDamaged as error:
-        return {"ok": False, "checked": {"cases": 0, "files": 0, "audit_lines": 0}, "problems": [str(error)],
-                "cases": {}}
-    if case_id is not None:
-        if case_id not in records:
-            return {"ok": False, "checked": {"cases": 0, "files": 0, "audit_lines": 0},
-                    "problems": [f"case {case_id}: not found"], "cases": {}}
-        selected = {case_id: records[case_id]}
-    else:
-        selected = records
-    lines, problems = _audit_lines(data_dir)
-    events = audit_events(lines)
-    cases = {cid: check_case(data_dir, record, events.get(cid, [])) for cid, record in sorted(selected.items())}
-    anchor_problems, notes = check_anchors(data_dir, lines)
-    problems = check_audit_chain(lines) + problems + anchor_problems + check_history_in_audit(selected, events)
+        return {"ok": False, "mode": mode, "checked": empty, "problems": [str(error)], "cases": {}}
+    if case_id is not None and view.get(case_id) is None:
+        return {"ok": False, "mode": mode, "checked": empty, "problems": [f"case {case_id}: not found"], "cases": {}}
+    notes = []
+    try:
+        file_marks, case_marks, meta = view.verify_marks().load()
+    except sqlite3.Error as error:
+        file_marks, case_marks, meta = {}, {}, {}
+        notes.append(f"verify marks unreadable ({error}): everything is hashed / segni di verifica illeggibili")
+    full = mode == "full"
+    audit = check_audit(view, None if full or not all(key in meta for key in AUDIT_MARK) else meta)
+    by_case_marks = {}
+    for (cid, name), mark in file_marks.items():
+        by_case_marks.setdefault(cid, {})[name] = mark
+
+    now = iso_utc(utc_now())
+    cases, history, intact_rows, case_rows, checked_ids = {}, [], [], [], []
+    counts = Counter()
+    oldest = None
+    for cid, record in view.iter_records():
+        if (case_id is not None and cid != case_id) or (since is not None and not changed_since(record, since)):
+            continue
+        names = ["capture.json"] + [entry["name"] for entry in record.get("evidence", [])]
+        counts["cases"] += 1
+        counts["files"] += len(names)
+        fingerprint = sha256_hex(canonical_json(record))
+        reuse = not full and case_id is None and since is None
+        marks = by_case_marks.get(cid, {}) if reuse else {}
+        if reuse and (case_marks.get(cid) or (None,))[0] == fingerprint and all(
+                name in marks and tuple(marks[name][:2]) == view.case_file_stat(cid, name) for name in names):
+            cases[cid] = []
+            counts["unchanged_cases"] += 1
+            counts["unchanged_files"] += len(names)
+            oldest = min(oldest or case_marks[cid][1], case_marks[cid][1])
+            if audit["events"] is not None:  # the whole log was read (first run, or it changed): is all of it there?
+                missing = history_problems(cid, record, audit["events"].get(cid, []))
+                if missing:
+                    history += missing
+                    checked_ids.append(cid)  # its mark goes: the next run looks at it again
+            continue
+        if audit["events"] is None and len(checked_ids) == MANY_CHANGED:  # one scan is cheaper than many seeks
+            audit["events"] = audit_events(view.audit_lines())
+        events = (audit["events"].get(cid, []) if audit["events"] is not None
+                  else audit_events(view.audit_lines(cid)).get(cid, []))
+        problems, intact, hashed = check_case(view, record, events, marks)
+        counts["hashed_files"] += hashed
+        counts["unchanged_files"] += len(names) - hashed
+        cases[cid] = problems
+        missing = history_problems(cid, record, events)
+        history += missing
+        checked_ids.append(cid)
+        intact_rows += [(cid, name, *values, now) for name, values in intact.items()]
+        if not (problems or missing):
+            case_rows.append((cid, fingerprint, now))
+
+    cases = dict(sorted(cases.items()))
+    problems = audit["problems"] + sorted(history)
     all_problems = [p for cid in cases for p in cases[cid]] + problems
-    files = sum(len(record.get("evidence", [])) + 1 for record in selected.values())
-    return {"ok": not all_problems, "checked": {"cases": len(selected), "files": files, "audit_lines": len(lines)},
+    whole = case_id is None and since is None
+    try:
+        view.verify_marks().save(intact_rows, case_rows, checked_ids, {
+            **dict.fromkeys(AUDIT_MARK), **((audit["mark"] or {}) if not audit["problems"] else {}),
+            **({"last_full": now} if full and whole else {})}, start_afresh=full and whole)
+    except (sqlite3.Error, OSError) as error:
+        notes.append(f"verify marks not saved ({error}): the next verify hashes everything again / "
+                     "segni di verifica non salvati")
+    notes = ([audit["note"]] if audit["note"] else []) + audit["notes"] + notes
+    return {"ok": not all_problems, "mode": mode, "since": since,
+            "checked": {"cases": counts["cases"], "files": counts["files"], "audit_lines": audit["lines"]},
+            "hashed": {"files": counts["hashed_files"], "audit_lines": audit["walked"]},
+            "unchanged": {"cases": counts["unchanged_cases"], "files": counts["unchanged_files"], "since": oldest},
+            "last_full": now if full and whole else meta.get("last_full"),
             "problems": all_problems, "notes": notes, "cases": cases}
 
 
@@ -182,6 +325,18 @@ def format_report(report: dict) -> str:
     checked = report["checked"]
     head = (f"{checked['cases']} cases, {checked['files']} files, {checked['audit_lines']} audit lines checked / "
             f"{checked['cases']} casi, {checked['files']} file, {checked['audit_lines']} righe di audit verificati")
+    hashed, unchanged = report.get("hashed"), report.get("unchanged") or {}
+    if report.get("mode") == "full":
+        head += "\nfull verify: every file hashed again / verifica completa: ogni file ricalcolato"
+    elif hashed is not None and unchanged.get("files"):
+        head += (f"\nincremental: hashed {hashed['files']} of {checked['files']} files; {unchanged['files']} unchanged "
+                 f"since {unchanged['since'] or 'their last check'}; run `testimone verify --full` to hash everything "
+                 f"(last full verify: {report.get('last_full') or 'never'}) / incrementale: ricalcolati "
+                 f"{hashed['files']} file su {checked['files']}; {unchanged['files']} invariati dall'ultima verifica; "
+                 "`testimone verify --full` li ricalcola tutti")
+    elif hashed is not None:
+        head += ("\nincremental, but nothing to skip: every file hashed / incrementale: ogni file ricalcolato "
+                 "(nessuna verifica precedente da riusare)")
     notes = [f"  note: {note}" for note in report.get("notes", [])]
     if report["ok"]:
         return "\n".join([head, "OK: every hash and the audit chain hold / tutte le impronte e la catena di audit "

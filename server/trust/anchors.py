@@ -13,7 +13,6 @@ Check one offline: base64 -d the tsr, then `openssl ts -verify -data <line N> -i
 """
 import base64
 import json
-from pathlib import Path
 
 from rfc3161_client import VerificationError
 
@@ -22,18 +21,17 @@ from ..store import ANCHORS
 from .timestamps import _load_pem_chain, _verifier, decode_response, request_timestamp, split_credentials
 
 
-def read_anchors(data_dir: Path) -> list[dict]:
-    path = Path(data_dir) / ANCHORS
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_bytes().split(b"\n") if line.strip()]
+def read_anchors(store) -> list[dict]:
+    """Every anchor so far, from a Store or a StoreView."""
+    data = store.anchors_file()
+    return [json.loads(line) for line in data.split(b"\n") if line.strip()] if data else []
 
 
 def anchor_now(store, tsa_url: str, ca_file: str | None = None) -> dict | None:
     """Timestamp the audit log's newest line; None when it is already anchored (or the log is empty).
     Raises TimestampError when the TSA fails."""
     seq, line = store.audit_head()
-    anchors = read_anchors(store.data_dir)
+    anchors = read_anchors(store)
     if seq == 0 or (anchors and anchors[-1]["seq"] == seq):
         return None
     result = request_timestamp(line, tsa_url, ca_file)
@@ -44,25 +42,28 @@ def anchor_now(store, tsa_url: str, ca_file: str | None = None) -> dict | None:
     return entry
 
 
-def check_anchors(data_dir: Path, lines: list[bytes]) -> tuple[list[str], list[str]]:
+def check_anchors(store, lines: list[bytes], first: int = 1) -> tuple[list[str], list[str]]:
     """(problems, notes): an anchor that no longer matches the log is a problem; lines after the last
-    anchor are a note."""
+    anchor are a note. `lines` are the log's from line number `first` on (an incremental verify): the anchors
+    of earlier lines were checked before and are left out."""
     try:
-        anchors = read_anchors(data_dir)
+        anchors = read_anchors(store)
     except (ValueError, KeyError) as error:
         return [f"{ANCHORS}: not valid ({error})"], []
-    problems = []
+    problems, total = [], first - 1 + len(lines)
     for number, anchor in enumerate(anchors, start=1):
         where = f"{ANCHORS} line {number}"
         seq = anchor.get("seq")
         if not isinstance(seq, int) or seq < 1:
             problems.append(f"{where}: no audit line number")
             continue
-        if seq > len(lines):
-            problems.append(f"audit.log: {len(lines)} lines, but line {seq} was anchored at {anchor.get('time')} "
+        if seq < first:
+            continue
+        if seq > total:
+            problems.append(f"audit.log: {total} lines, but line {seq} was anchored at {anchor.get('time')} "
                             f"({where}): lines removed from the end of the log")
             continue
-        line = lines[seq - 1]
+        line = lines[seq - first]
         if sha256_hex(line) != anchor.get("sha256"):
             problems.append(f"audit.log line {seq}: differs from the line anchored at {anchor.get('time')} ({where})")
             continue
@@ -73,9 +74,8 @@ def check_anchors(data_dir: Path, lines: list[bytes]) -> tuple[list[str], list[s
             problems.append(f"{where}: the timestamp does not verify against audit.log line {seq} ({error})")
     anchored = max((a["seq"] for a in anchors if isinstance(a.get("seq"), int)), default=0)
     notes = []
-    if len(lines) > anchored:
-        first = anchored + 1
-        span = f"line {first}" if first == len(lines) else f"lines {first}-{len(lines)}"
+    if total > anchored:
+        span = f"line {anchored + 1}" if anchored + 1 == total else f"lines {anchored + 1}-{total}"
         notes.append(f"audit.log {span}: not yet anchored (no trusted timestamp of the chain covers them yet) / "
                      f"non ancora ancorate a una marca temporale")
     return problems, notes

@@ -11,7 +11,6 @@ that name changes. With a TSA configured (TSA_URL) the signature carries an RFC 
 import hashlib
 import io
 import logging
-import os
 import threading
 import time
 from collections import OrderedDict
@@ -24,8 +23,10 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import pkcs7
 from cryptography.x509.oid import NameOID
 
+from .. import store as data_store
+
 log = logging.getLogger(__name__)
-FOLDER = "signing"
+KEY, CERT = "key.pem", "cert.pem"  # in <data dir>/signing/, through server/store.py
 DEFAULT_NAME = "Testimone"
 VALIDITY_DAYS = 10 * 365
 TSA_TIMEOUT = 10
@@ -39,33 +40,37 @@ def business_name(store) -> str:
     return str(name).strip()[:64] or DEFAULT_NAME if name else DEFAULT_NAME
 
 
-def _write_private(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb", opener=lambda name, flags: os.open(name, flags, 0o600)) as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
-
-
 def _common_name(cert: x509.Certificate) -> str | None:
     names = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
     return names[0].value if names else None
 
 
+_keys: dict[str, object] = {}
+_keys_lock = threading.Lock()
+
+
+def _private_key(pem: bytes):
+    """The parsed key, once per key (parsing an RSA-3072 key costs ~0.1 s: every bundle signs its manifest)."""
+    digest = hashlib.sha256(pem).hexdigest()
+    with _keys_lock:
+        if digest not in _keys:
+            _keys[digest] = serialization.load_pem_private_key(pem, password=None)
+        return _keys[digest]
+
+
 def ensure_identity(data_dir, name: str) -> tuple[Path, Path]:
     """The key and certificate files, created (or the certificate re-issued for a new name) as needed."""
-    folder = Path(data_dir) / FOLDER
-    folder.mkdir(mode=0o700, exist_ok=True)
-    key_path, cert_path = folder / "key.pem", folder / "cert.pem"
-    if key_path.exists():
-        key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
+    key_path, cert_path = data_store.signing_path(data_dir, KEY), data_store.signing_path(data_dir, CERT)
+    key_pem = data_store.read_signing_file(data_dir, KEY)
+    if key_pem is not None:
+        key = _private_key(key_pem)
     else:
         key = rsa.generate_private_key(public_exponent=65537, key_size=3072)
-        _write_private(key_path, key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                                   serialization.NoEncryption()))
-    if cert_path.exists():
-        cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
+        data_store.write_signing_file(data_dir, KEY, key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    cert_pem = data_store.read_signing_file(data_dir, CERT)
+    if cert_pem is not None:
+        cert = x509.load_pem_x509_certificate(cert_pem)
         if _common_name(cert) == name and cert.public_key() == key.public_key():
             return key_path, cert_path
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name),
@@ -81,18 +86,18 @@ def ensure_identity(data_dir, name: str) -> tuple[Path, Path]:
                                          crl_sign=False, encipher_only=False, decipher_only=False), critical=True)
             .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
             .sign(key, hashes.SHA256()))
-    _write_private(cert_path, cert.public_bytes(serialization.Encoding.PEM))
+    data_store.write_signing_file(data_dir, CERT, cert.public_bytes(serialization.Encoding.PEM))
     return key_path, cert_path
 
 
 def sign_detached(data_dir, data: bytes) -> tuple[bytes, bytes] | None:
     """A detached CMS signature of `data` by this install's key, and its certificate (PEM); None before
     the key exists. The evidence bundle signs its manifest.json with it."""
-    key_path, cert_path = Path(data_dir) / FOLDER / "key.pem", Path(data_dir) / FOLDER / "cert.pem"
-    if not (key_path.exists() and cert_path.exists()):
+    key_pem, cert_pem = data_store.read_signing_file(data_dir, KEY), data_store.read_signing_file(data_dir, CERT)
+    if key_pem is None or cert_pem is None:
         return None
-    key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
-    cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
+    key = _private_key(key_pem)
+    cert = x509.load_pem_x509_certificate(cert_pem)
     signature = (pkcs7.PKCS7SignatureBuilder().set_data(data).add_signer(cert, key, hashes.SHA256())
                  .sign(serialization.Encoding.DER, [pkcs7.PKCS7Options.DetachedSignature,
                                                     pkcs7.PKCS7Options.Binary]))
@@ -130,11 +135,9 @@ def _stamper(url: str, credentials: dict):
     return _stampers[key]
 
 
-def _file_sha256(path: Path) -> str | None:
-    try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
-    except FileNotFoundError:
-        return None
+def _cert_sha256(data_dir) -> str | None:
+    data = data_store.read_signing_file(data_dir, CERT)
+    return hashlib.sha256(data).hexdigest() if data is not None else None
 
 
 def sign_pdf(pdf_bytes: bytes, store=None, tsa_url: str | None = None,
@@ -157,9 +160,9 @@ def sign_pdf(pdf_bytes: bytes, store=None, tsa_url: str | None = None,
     identity_key = (str(store.data_dir), business_name(store))
     with _identity_lock:  # parsing the RSA key costs ~0.1 s: do it once per name, while cert.pem is unchanged
         cached = _identities.get(identity_key)
-        if cached is None or _file_sha256(cached[1]) != cached[2]:  # e.g. renamed A -> B -> A
+        if cached is None or _cert_sha256(store.data_dir) != cached[2]:  # e.g. renamed A -> B -> A
             key_path, cert_path = ensure_identity(*identity_key)
-            cached = _identities[identity_key] = (key_path, cert_path, _file_sha256(cert_path))
+            cached = _identities[identity_key] = (key_path, cert_path, _cert_sha256(store.data_dir))
     key_path, cert_path, cert_sha256 = cached
     public_url, credentials = split_credentials(tsa_url) if tsa_url else (None, {})
     cache_key = (hashlib.sha256(pdf_bytes).hexdigest(), cert_sha256, public_url, reason)

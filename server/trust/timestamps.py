@@ -132,19 +132,18 @@ def token_info(response) -> dict:
             "imprint_sha256": info.message_imprint.message.hex(), "tsa": tsa}
 
 
-def check_case_timestamp(folder: Path, record: dict) -> list[str]:
-    """Problems with a stamped case's timestamp (the files' own hashes are checked with the evidence)."""
+def check_case_timestamp(read, record: dict) -> list[str]:
+    """Problems with a stamped case's timestamp (the files' own hashes are checked with the evidence).
+    `read(name)`: the bytes of a file of the case folder, None when it is not there (store.CaseFiles)."""
     stamp = record.get("timestamp") or {}
     if stamp.get("status") != "stamped":
         return []
     names = stamp["files"]
     prefix = f"cases/{record['id']}"
-    try:
-        tsr = (folder / names["tsr"]).read_bytes()
-        chain = _load_pem_chain((folder / names["chain"]).read_bytes())
-        data = (folder / MANIFEST).read_bytes()
-    except FileNotFoundError:
+    tsr, chain, data = read(names["tsr"]), read(names["chain"]), read(MANIFEST)
+    if tsr is None or chain is None or data is None:
         return []  # already reported as a missing (or erased) file
+    chain = _load_pem_chain(chain)
     try:
         _verifier(chain).verify_message(decode_response(tsr), data)
     except (VerificationError, ValueError) as error:
