@@ -27,7 +27,8 @@ class Commands(click.Group):
         try:
             return super().invoke(ctx)
         except DomainError as error:
-            raise click.ClickException(error.message) from None
+            # A terminal has no Accept-Language: both, as the command line's other messages.
+            raise click.ClickException(f"{error.message_in('en')} / {error.message_in('it')}") from None
         except StoreDamaged as error:  # what is wrong, where, and what to do: no traceback
             raise click.ClickException(str(error)) from None
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from flask import current_app, g, request
 from flask_cors import CORS
 
-from .errors import ApiError
+from .errors import ApiError, say
 from .store import add_login_key, pairing_token_file, take_login_key
 
 # Chrome derives an extension id from its key as 32 letters a–p; Firefox gives each install a UUID.
@@ -67,17 +67,14 @@ def remote_binding_refused(config) -> str | None:
 
 def check_host() -> None:
     if request.host.lower() not in current_app.config["ALLOWED_HOSTS"]:
-        raise ApiError(403, "host_not_allowed",
-                       "This server answers only to its own address (e.g. 127.0.0.1:8765).", "Host")
+        raise ApiError(403, "host_not_allowed", say("host.not_allowed"), "Host")
 
 
 def check_token(token: str) -> None:
     header = request.headers.get("Authorization", "")
     scheme, _, given = header.partition(" ")
     if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), token.encode()):
-        raise ApiError(401, "unauthorized",
-                       "Missing or wrong pairing token: send 'Authorization: Bearer <token>' "
-                       "(pair the extension from the dashboard's Connect page).", "Authorization")
+        raise ApiError(401, "unauthorized", say("token.wrong"), "Authorization")
     g.operator = OWNER
 
 
@@ -101,12 +98,10 @@ def check_api_origin() -> None:
     if origin is None or not request.path.startswith("/api/"):
         return
     if not is_extension_origin(origin):
-        raise ApiError(403, "origin_not_allowed", "Only the Testimone browser extension may call this API.",
-                       "Origin")
+        raise ApiError(403, "origin_not_allowed", say("origin.not_allowed"), "Origin")
     paired = paired_origin(current_app.extensions["testimone.store"])
     if paired and origin != paired and request.endpoint != PAIRING_VIEW:
-        raise ApiError(403, "origin_not_paired", "Another extension is paired with this server: pair this one "
-                       "from the dashboard's Connect page.", "Origin")
+        raise ApiError(403, "origin_not_paired", say("origin.not_paired"), "Origin")
 
 
 class PairingCodes:

@@ -370,3 +370,16 @@ def test_a_full_disk_is_told_in_both_languages_the_preferred_first(client, heade
         response, status = disk_full(StoreFull(28, "disk full: nothing was stored"))
     message = response.json["error"]["message"]
     assert status == 507 and message.startswith(first) and "full" in message and "pieno" in message
+
+
+def test_access_refusals_follow_the_accept_language_too(client):
+    """A wrong token, a foreign Host, a web page's Origin: the same code and field, the text in Italian."""
+    cases = [({"Authorization": "Bearer wrong-token"}, 401, "unauthorized", "Authorization", "Token di abbinamento"),
+             ({"Host": "evil.example:8765"}, 403, "host_not_allowed", "Host", "Questo server risponde solo"),
+             ({"Origin": "https://evil.example"}, 403, "origin_not_allowed", "Origin", "Solo l'estensione")]
+    for headers, status, code, field, italian in cases:
+        for language, start in ((None, None), (ITALIAN, italian)):
+            response = client.get("/api/captures", headers={**headers, **(language or {})})
+            error = response.json["error"]
+            assert (response.status_code, error["code"], error["field"]) == (status, code, field)
+            assert error["message"].startswith(start) if start else error["message"].isascii()

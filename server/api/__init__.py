@@ -15,7 +15,7 @@ from werkzeug.exceptions import HTTPException
 from .. import i18n
 from ..domain.errors import DomainError, Invalid, NotAllowed, NotFound
 from ..domain.vocabulary import LANGUAGES
-from ..errors import ApiError
+from ..errors import ApiError, language, say  # noqa: F401 (language, say: for the routes)
 from ..render.pool import RenderBusy
 from ..security import check_token
 from ..store import StoreFull
@@ -25,20 +25,6 @@ bp = Blueprint("api", __name__, url_prefix="/api")
 # View functions that also accept the token as ?token= (calendar clients cannot send headers).
 QUERY_TOKEN_VIEWS: set[str] = set()
 PUBLIC_VIEWS = {"api.health"}
-
-
-DEFAULT_LANGUAGE = "en"  # the documented contract's language (docs/api.md)
-
-
-def language() -> str:
-    """The language of this request's error messages: English unless Accept-Language prefers another."""
-    offered = sorted(LANGUAGES, key=lambda lang: lang != DEFAULT_LANGUAGE)  # English first: a tie goes to it
-    return request.accept_languages.best_match(offered, default=DEFAULT_LANGUAGE)
-
-
-def say(key: str, **values) -> str:
-    """The "api" message `key` in the request's language, its {placeholders} filled."""
-    return i18n.text("api", key, language()).format(**values)
 
 
 def query_token_allowed(view):

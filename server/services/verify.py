@@ -224,7 +224,7 @@ def parse_since(since: str | None) -> str | None:
     try:
         return date.fromisoformat(since).isoformat()
     except (TypeError, ValueError):
-        raise Invalid("since", "since must be a date, YYYY-MM-DD / since deve essere una data, AAAA-MM-GG") from None
+        raise Invalid("since", "verify.since") from None
 
 
 def changed_since(record: dict, since: str) -> bool:
@@ -240,7 +240,7 @@ def verify(data_dir, case_id: str | None = None, mode: str = "incremental", sinc
 
     `mode`: "incremental" (default) or "full" (module docstring); `case`, `since`: which cases."""
     if mode not in MODES:
-        raise Invalid("mode", f"mode must be one of {', '.join(MODES)} / mode deve essere {' o '.join(MODES)}")
+        raise Invalid("mode", "verify.mode", allowed=", ".join(MODES))
     since = parse_since(since)
     empty = {"cases": 0, "files": 0, "audit_lines": 0}
     try:
