@@ -1091,6 +1091,20 @@ class StoreView(CaseFiles):
         doc_id = self._ids.get(case_id)
         return None if doc_id is None else self._files[doc_id]
 
+    def record_stamp(self, case_id: str) -> str | None:
+        """What changes when the case's record changes (verify's marks): "<size>:<mtime_ns>" of its file, or the
+        SHA-256 of a record still in the journal (in memory here). None when there is no such record."""
+        if case_id in self._newer:
+            return sha256_hex(canonical_json(self._newer[case_id]))
+        doc_id = self._ids.get(case_id)
+        if doc_id is None or not self._files:
+            return None
+        try:
+            stat = os.stat(f"{self._files.folder}/{self._files.names[str(doc_id)]}")
+        except (KeyError, FileNotFoundError):
+            return None
+        return f"{stat.st_size}:{stat.st_mtime_ns}"
+
     def iter_records(self):
         """(case id, record) of every case, one at a time, in the order they were stored."""
         for case_id in self.case_ids():

@@ -265,27 +265,32 @@ def verify(data_dir, case_id: str | None = None, mode: str = "incremental", sinc
     cases, history, intact_rows, case_rows, checked_ids = {}, [], [], [], []
     counts = Counter()
     oldest = None
-    for cid, record in view.iter_records():
-        if (case_id is not None and cid != case_id) or (since is not None and not changed_since(record, since)):
-            continue
-        names = ["capture.json"] + [entry["name"] for entry in record.get("evidence", [])]
-        counts["cases"] += 1
-        counts["files"] += len(names)
-        fingerprint = sha256_hex(canonical_json(record))
-        reuse = not full and case_id is None and since is None
+    reuse = not full and case_id is None and since is None
+    for cid in ([case_id] if case_id is not None else view.case_ids()):
+        # A record file that kept its size and mtime since the case was found intact is not read again: its
+        # evidence list is the one the marks were made from (a record still in the journal has no stamp).
+        stamp = view.record_stamp(cid) if reuse else None
         marks = by_case_marks.get(cid, {}) if reuse else {}
-        if reuse and (case_marks.get(cid) or (None,))[0] == fingerprint and all(
-                name in marks and tuple(marks[name][:2]) == view.case_file_stat(cid, name) for name in names):
+        if stamp is not None and (case_marks.get(cid) or (None,))[0] == stamp and "capture.json" in marks and all(
+                tuple(mark[:2]) == view.case_file_stat(cid, name) for name, mark in marks.items()):
             cases[cid] = []
+            counts["cases"] += 1
+            counts["files"] += len(marks)
             counts["unchanged_cases"] += 1
-            counts["unchanged_files"] += len(names)
+            counts["unchanged_files"] += len(marks)
             oldest = min(oldest or case_marks[cid][1], case_marks[cid][1])
             if audit["events"] is not None:  # the whole log was read (first run, or it changed): is all of it there?
-                missing = history_problems(cid, record, audit["events"].get(cid, []))
+                missing = history_problems(cid, view.get(cid), audit["events"].get(cid, []))
                 if missing:
                     history += missing
                     checked_ids.append(cid)  # its mark goes: the next run looks at it again
             continue
+        record = view.get(cid)
+        if since is not None and not changed_since(record, since):
+            continue
+        names = ["capture.json"] + [entry["name"] for entry in record.get("evidence", [])]
+        counts["cases"] += 1
+        counts["files"] += len(names)
         if audit["events"] is None and len(checked_ids) == MANY_CHANGED:  # one scan is cheaper than many seeks
             audit["events"] = audit_events(view.audit_lines())
         events = (audit["events"].get(cid, []) if audit["events"] is not None
@@ -299,7 +304,7 @@ def verify(data_dir, case_id: str | None = None, mode: str = "incremental", sinc
         checked_ids.append(cid)
         intact_rows += [(cid, name, *values, now) for name, values in intact.items()]
         if not (problems or missing):
-            case_rows.append((cid, fingerprint, now))
+            case_rows.append((cid, stamp or view.record_stamp(cid) or sha256_hex(canonical_json(record)), now))
 
     cases = dict(sorted(cases.items()))
     problems = audit["problems"] + sorted(history)
