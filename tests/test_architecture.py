@@ -83,7 +83,8 @@ FILES_ELSEWHERE = {
     "server.render.pdf": {"open(", ".read_bytes(", ".rglob("},  # its templates, strings, fonts (package); Image.open(bytes)
     "server.render.bundle": {".read_bytes(", ".mkdir(", ".iterdir(", ".write_bytes("},  # bundle_assets/ (package);
     # to_folder writes the export into the folder the user names
-    "server.dashboard": {".read_text("},  # templates/strings.json (package)
+    "server.i18n": {"open(", ".read_bytes(", ".write_bytes("},  # its .po catalogues (package); `python -m
+    # server.i18n` rewrites their side-by-side comments
     "server.services.documents": {".mkdir(", ".write_bytes("},  # render-samples writes into the folder the user names
     "server.cli": {".write_bytes("},  # `testimone export x.zip` writes the zip the user names
     "server.trust.timestamps": {".read_bytes("},  # TESTIMONE_TSA_CA_FILE, a certificate file the user names
