@@ -443,6 +443,7 @@ class Store(CaseFiles):
         self._lock = threading.RLock()
         self._compaction_due = False
         self._index, self._index_current = None, False  # opened once the records are recovered
+        self._in_memory = False  # the index moved to memory (a full disk)
         self._changes = 0  # writes committed by this process: what derived views (the feed) are keyed on
         try:
             self.cases_dir.mkdir(parents=True, exist_ok=True)
@@ -687,17 +688,23 @@ class Store(CaseFiles):
                 self._index.rebuild((int(doc_id), index_entry(doc)) for doc_id, doc in self._records.items())
             self._index.set_meta("closed_cleanly", "no")
         except sqlite3.Error as error:  # not even a fresh one can be written: a full disk, in practice
-            # The records are all there: keep serving them from an index in memory for this run.
-            log.warning("%s cannot be written (%s): the case index is kept in memory until the next start. "
-                        "Free some space. / L'indice dei casi è tenuto in memoria: libera spazio su disco.", path, error)
-            if self._index is not None:
-                self._index.close()
-            self._index = CaseIndex(f"file:testimone-index-{id(self)}?mode=memory&cache=shared")
-            self._index.rebuild((int(doc_id), index_entry(doc)) for doc_id, doc in self._records.items())
+            self._index_in_memory(error)
             return
         self._index_current = True
         self._audit_indexed = None
         self._sync_audit_index()
+
+    def _index_in_memory(self, error: sqlite3.Error) -> None:
+        """The disk is full: the records are all there, so serve them from an index in memory for this run
+        (rebuilt from the record files); the next start rebuilds it on disk (it was not closed cleanly)."""
+        log.warning("%s cannot be written (%s): the case index is kept in memory until the next start. Free some "
+                    "space. / L'indice dei casi è tenuto in memoria: libera spazio su disco.", self.data_dir / INDEX, error)
+        if self._index is not None:
+            self._index.close()
+        self._index, self._index_current, self._audit_indexed = None, False, None
+        index = CaseIndex(f"file:testimone-index-{id(self)}?mode=memory&cache=shared")
+        index.rebuild((int(doc_id), index_entry(doc)) for doc_id, doc in self._records.items())
+        self._index, self._in_memory = index, True
 
     def _audit_index(self) -> CaseIndex | None:
         with self._lock:
@@ -738,9 +745,13 @@ class Store(CaseFiles):
             self._index_missed(error)
 
     def _index_missed(self, error: sqlite3.Error) -> None:
-        """The change is on disk (the journal); only the derived index missed it. Lists may not show it until
-        the next start, which rebuilds the index because it was not closed cleanly."""
+        """The change is on disk (the journal); only the derived index missed it. On a full disk the index moves
+        to memory at once (the change is in the record files it is rebuilt from); otherwise lists may not show
+        the change until the next start, which rebuilds the index because it was not closed cleanly."""
         self._index_current = False
+        if getattr(error, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL and not self._in_memory:
+            self._index_in_memory(error)
+            return
         log.error("the case index missed a change (%s): it is rebuilt at the next start", error)
 
     def close(self) -> None:

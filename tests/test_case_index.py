@@ -223,3 +223,40 @@ def test_a_change_the_index_misses_is_kept_and_listed_after_the_next_start(tmp_p
     app, client = app_and_client()
     assert [item["id"] for item in client.get("/api/captures?q=pieno").json["items"]] == [answer.json["id"]]
     app.extensions["testimone.store"].close()
+
+
+def test_a_full_disk_moves_the_index_to_memory_and_the_change_is_listed_at_once(tmp_path, sample_capture, monkeypatch):
+    import sqlite3
+
+    from conftest import LocalClient
+
+    from server import create_app
+
+    def app_and_client():
+        app = create_app({"DATA_DIR": str(tmp_path / "data"), "TOKEN": "test-token-0123456789", "TESTING": True})
+        app.test_client_class = LocalClient
+        return app, app.test_client()
+
+    app, client = app_and_client()
+    store = app.extensions["testimone.store"]
+    before = client.post("/api/captures", json=sample_capture(text="Prima del guasto")).json["id"]
+
+    def full(*_args):
+        error = sqlite3.OperationalError("database or disk is full")
+        error.sqlite_errorcode = sqlite3.SQLITE_FULL
+        raise error
+
+    monkeypatch.setattr(store._index, "put", full)
+    answer = client.post("/api/captures", json=sample_capture(text="Scritta a disco pieno"))
+    assert answer.status_code == 201
+    assert store._in_memory and not store._index.path.startswith(str(tmp_path))
+    listed = [item["id"] for item in client.get("/api/captures").json["items"]]
+    assert listed == [answer.json["id"], before]  # at once, not after a restart
+    assert [item["id"] for item in client.get("/api/captures?q=pieno").json["items"]] == [answer.json["id"]]
+    assert [item["id"] for item in client.get("/api/captures?q=guasto").json["items"]] == [before]
+    store.close()
+    app, client = app_and_client()  # space again: the next start rebuilds the index on disk
+    reopened = app.extensions["testimone.store"]
+    assert not reopened._in_memory and reopened._index.path == str(tmp_path / "data" / "index.sqlite3")
+    assert [item["id"] for item in client.get("/api/captures?q=pieno").json["items"]] == [answer.json["id"]]
+    reopened.close()
