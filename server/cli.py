@@ -74,8 +74,11 @@ Next / Prossimi passi:
   3. Right-click a comment on Facebook or TripAdvisor: "Cattura con Testimone".
 A new login link: .venv/bin/testimone login-url      Stop with Ctrl+C.
 """)
-    waitress.serve(app, host=host, port=port, threads=app.config["THREADS"], ident="Testimone",
-                   max_request_body_size=app.config["MAX_CONTENT_LENGTH"] + 1)
+    try:
+        waitress.serve(app, host=host, port=port, threads=app.config["THREADS"], ident="Testimone",
+                       max_request_body_size=app.config["MAX_CONTENT_LENGTH"] + 1)
+    finally:  # Ctrl+C or SIGTERM: a clean stop, so the next start has nothing to recover
+        app.extensions["testimone.store"].close()
 
 
 @main.command("login-url")

@@ -442,7 +442,7 @@ class Store(CaseFiles):
         self._initial_state = initial_state or (lambda canonical: {})
         self._lock = threading.RLock()
         self._compaction_due = False
-        self._index, self._index_current = None, False  # opened once the records are recovered
+        self._index = None  # opened once the records are recovered
         self._in_memory = False  # the index moved to memory (a full disk)
         self._changes = 0  # writes committed by this process: what derived views (the feed) are keyed on
         try:
@@ -462,6 +462,7 @@ class Store(CaseFiles):
             self._ids.update((doc["id"], int(doc_id)) for doc_id, doc in pending.items())
             self._next_case = max(self._ids.values(), default=0) + 1
             self._write_pending(pending)
+            self._unindexed = dict(pending)  # what the case index may lack (_open_index)
             self._open_audit()
             rebuilt = self._recover(last_change, snapshot_exists, pending)
             self._journal = open(self.data_dir / "journal.jsonl", "ab", buffering=0)
@@ -565,6 +566,7 @@ class Store(CaseFiles):
                 rebuilt += filter(None, [self._rebuild_case(self.cases_dir / name)])
         for _, record in sorted(rebuilt, key=lambda item: item[0]):  # in the order they were captured
             self._records.put(self._next_case, record)
+            self._unindexed[str(self._next_case)] = record
             self._ids[record["id"]] = self._next_case
             self._next_case += 1
         _fsync_dir(self.cases_dir)
@@ -673,35 +675,47 @@ class Store(CaseFiles):
         return (first_seq, canonical["captured_at"], folder.name), record
 
     def _open_index(self) -> None:
-        """The case index is derived data (server/case_index.py). It is trusted only if the last process
-        closed it cleanly; after a crash, or when it is missing or unreadable, it is rebuilt from the records."""
+        """The case index is derived data (server/case_index.py). It took every change in the store lock right
+        after the change's journal line, and every fold of the journal first makes it durable (a checkpoint):
+        so it lacks at most changes the journal still holds, and those written at start-up. They are put in
+        again here, and it is trusted if it then holds as many cases as there are records. A write it ever
+        missed deleted it (_index_missed); a missing, damaged or miscounted one is rebuilt from the records."""
         path = self.data_dir / INDEX
         try:
             try:
                 self._index = CaseIndex(path)
-                current = self._index.meta("closed_cleanly") == "yes" and self._index.count() == len(self._ids)
+                for doc_id, doc in self._unindexed.items():
+                    self._index.put(int(doc_id), index_entry(doc))
+                current = self._index.count() == len(self._ids)
             except sqlite3.DatabaseError:
-                for stale in self.data_dir.glob(INDEX + "*"):
-                    stale.unlink()
+                self._delete_index()
                 self._index, current = CaseIndex(path), False
             if not current:
                 self._index.rebuild((int(doc_id), index_entry(doc)) for doc_id, doc in self._records.items())
-            self._index.set_meta("closed_cleanly", "no")
         except sqlite3.Error as error:  # not even a fresh one can be written: a full disk, in practice
             self._index_in_memory(error)
             return
-        self._index_current = True
+        finally:
+            del self._unindexed
         self._audit_indexed = None
         self._sync_audit_index()
+
+    def _delete_index(self) -> None:
+        """Remove index.sqlite3 (its log first: an old log must never meet a new file), for good."""
+        if self._index is not None:
+            self._index.close()
+            self._index = None
+        for suffix in ("-wal", "-shm", ""):
+            _remove(self.data_dir / (INDEX + suffix))
+        _fsync_dir(self.data_dir)
 
     def _index_in_memory(self, error: sqlite3.Error) -> None:
         """The disk is full: the records are all there, so serve them from an index in memory for this run
         (rebuilt from the record files); the next start rebuilds it on disk (it was not closed cleanly)."""
         log.warning("%s cannot be written (%s): the case index is kept in memory until the next start. Free some "
                     "space. / L'indice dei casi è tenuto in memoria: libera spazio su disco.", self.data_dir / INDEX, error)
-        if self._index is not None:
-            self._index.close()
-        self._index, self._index_current, self._audit_indexed = None, False, None
+        self._delete_index()  # it lacks this change: the next start rebuilds it
+        self._audit_indexed = None
         index = CaseIndex(f"file:testimone-index-{id(self)}?mode=memory&cache=shared")
         index.rebuild((int(doc_id), index_entry(doc)) for doc_id, doc in self._records.items())
         self._index, self._in_memory = index, True
@@ -745,32 +759,26 @@ class Store(CaseFiles):
             self._index_missed(error)
 
     def _index_missed(self, error: sqlite3.Error) -> None:
-        """The change is on disk (the journal); only the derived index missed it. On a full disk the index moves
-        to memory at once (the change is in the record files it is rebuilt from); otherwise lists may not show
-        the change until the next start, which rebuilds the index because it was not closed cleanly."""
-        self._index_current = False
-        if getattr(error, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL and not self._in_memory:
-            self._index_in_memory(error)
+        """The change is on disk (the journal, its record file); only the derived index missed it (a full disk, a
+        damaged file). The index on disk is deleted and this run goes on with one in memory, rebuilt from the
+        record files, so the change is listed at once; the next start rebuilds the index on disk."""
+        if self._in_memory:
+            log.error("the case index (in memory) missed a change (%s): it is rebuilt at the next start", error)
             return
-        log.error("the case index missed a change (%s): it is rebuilt at the next start", error)
+        self._index_in_memory(error)
 
     def close(self) -> None:
         with self._lock:
             if self._journal.closed:
                 return
-            if self._index is not None:
-                try:
-                    if self._index_current:
-                        self._index.set_meta("closed_cleanly", "yes")
-                except sqlite3.Error as error:
-                    self._index_missed(error)
-                self._index.close()
             try:
                 self.compact()  # a clean stop leaves an empty journal: the next start has nothing to replay
                 _write_synced(self.data_dir / STOPPED, b"", "wb")
                 _fsync_dir(self.data_dir)
             except OSError as error:
                 log.warning("the journal could not be folded at shutdown (%s): the next start does it", error)
+            if self._index is not None:
+                self._index.close()
             self._journal.close()
             self._audit.close()
             self._lock_file.close()
@@ -1008,6 +1016,11 @@ class Store(CaseFiles):
         files already hold every change, made durable here by syncing their folder."""
         with self._lock:
             _fsync_dir(self._records.folder)
+            if self._index is not None and not self._in_memory:
+                try:
+                    self._index.checkpoint()  # what the index took is durable before the journal lets go of it
+                except sqlite3.Error as error:
+                    self._index_missed(error)
             self._write_snapshot()
             _cut(self._journal, 0)
             self._compaction_due = False
@@ -1042,7 +1055,7 @@ class Store(CaseFiles):
 def index_entry(record: dict) -> dict:
     """What the case index keeps of a record: its summary, the words to search, its open deadlines."""
     text = record.get("text")
-    return {"id": record["id"], "kind": record["kind"], "status": record["status"],
+    return {"id": record["id"], "kind": record["kind"], "status": record.get("status") or "",
             "platform": record.get("platform"), "text": text, "author": (record.get("author") or {}).get("name"),
             "permalink": record.get("permalink"),
             "text_sha256": hashlib.sha256(text.encode("utf-8")).hexdigest() if isinstance(text, str) else None,

@@ -62,6 +62,8 @@ def served(tmp_path):
     process.terminate()
     output = process.communicate(timeout=10)[0]
     assert "Traceback" not in output, output
+    assert (tmp_path / "data" / "stopped").exists()  # SIGTERM is a clean stop: the store was closed
+    assert (tmp_path / "data" / "journal.jsonl").stat().st_size == 0
 
 
 def test_serve_stores_a_capture_and_keeps_the_token_private(served):
