@@ -21,7 +21,11 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS cases (
     seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, kind TEXT NOT NULL, status TEXT NOT NULL,
-    platform TEXT, permalink TEXT, text_sha256 TEXT, summary TEXT NOT NULL);
+    platform TEXT, permalink TEXT, text_sha256 TEXT, author_url TEXT,
+    queued INTEGER NOT NULL DEFAULT 0, unstamped INTEGER NOT NULL DEFAULT 0, summary TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS cases_author_url ON cases (author_url, seq);
+CREATE INDEX IF NOT EXISTS cases_queued ON cases (seq) WHERE queued;
+CREATE INDEX IF NOT EXISTS cases_unstamped ON cases (seq) WHERE unstamped;
 CREATE INDEX IF NOT EXISTS cases_kind ON cases (kind, seq);
 CREATE INDEX IF NOT EXISTS cases_status ON cases (status, seq);
 CREATE INDEX IF NOT EXISTS cases_platform ON cases (platform, seq);
@@ -119,10 +123,11 @@ class CaseIndex:
 
     @staticmethod
     def _insert(db: sqlite3.Connection, seq: int, entry: dict) -> None:
-        db.execute("INSERT INTO cases (seq, id, kind, status, platform, permalink, text_sha256, summary) "
-                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        db.execute("INSERT INTO cases (seq, id, kind, status, platform, permalink, text_sha256, author_url, queued, "
+                   "unstamped, summary) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                    (seq, entry["id"], entry["kind"], entry["status"], entry.get("platform"), entry.get("permalink"),
-                    entry.get("text_sha256"), json.dumps(entry["summary"], ensure_ascii=False, separators=(",", ":"))))
+                    entry.get("text_sha256"), entry.get("author_url"), bool(entry.get("queued")),
+                    bool(entry.get("unstamped")), json.dumps(entry["summary"], ensure_ascii=False, separators=(",", ":"))))
         db.execute("INSERT INTO words (rowid, text, author) VALUES (?, ?, ?)",
                    (seq, entry.get("text") or "", entry.get("author") or ""))
         db.executemany("INSERT INTO deadlines (seq, due) VALUES (?, ?)",
@@ -216,6 +221,18 @@ class CaseIndex:
         db = self._db()
         db.execute("INSERT INTO words (words) VALUES ('optimize')")
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def ids(self, flag: str) -> list[str]:
+        """The ids of the cases marked `flag` ("queued": background work not done; "unstamped": no timestamp
+        yet), in the order they were stored."""
+        if flag not in ("queued", "unstamped"):
+            raise ValueError(flag)
+        return [row[0] for row in self._db().execute(f"SELECT id FROM cases WHERE {flag} ORDER BY seq")]
+
+    def by_author(self, profile_url: str) -> list[dict]:
+        """Summaries of every case of one author profile, newest first."""
+        rows = self._db().execute("SELECT summary FROM cases WHERE author_url = ? ORDER BY seq DESC", (profile_url,))
+        return [json.loads(summary) for summary, in rows]
 
     def checkpoint(self) -> None:
         """Write the log back into the file and sync it: what the index holds now survives a power cut."""

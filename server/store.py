@@ -961,6 +961,14 @@ class Store(CaseFiles):
         """Summaries of the cases with an open deadline due from `since` (before `until`), soonest first."""
         return self._index.with_deadlines(since, until)
 
+    def ids(self, flag: str) -> "list[str]":  # quoted: `list` is a method of this class
+        """Cases whose background work is "queued", or "unstamped" (no timestamp yet), oldest first."""
+        return self._index.ids(flag)
+
+    def by_author(self, profile_url: str) -> "list[dict]":
+        """Summaries of every case of one author profile, newest first."""
+        return self._index.by_author(profile_url)
+
     def changes(self) -> int:
         """How many writes this store has committed since it opened: equal numbers, same records."""
         return self._changes
@@ -1057,7 +1065,9 @@ def index_entry(record: dict) -> dict:
     text = record.get("text")
     return {"id": record["id"], "kind": record["kind"], "status": record.get("status") or "",
             "platform": record.get("platform"), "text": text, "author": (record.get("author") or {}).get("name"),
-            "permalink": record.get("permalink"),
+            "permalink": record.get("permalink"), "author_url": (record.get("author") or {}).get("profile_url"),
+            "queued": record.get("background") == "queued",
+            "unstamped": (record.get("timestamp") or {}).get("status") != "stamped",
             "text_sha256": hashlib.sha256(text.encode("utf-8")).hexdigest() if isinstance(text, str) else None,
             "dues": [d["due"] for d in record.get("deadlines") or [] if d.get("status") == "open"],
             "summary": {key: value for key, value in record.items() if key not in SUMMARY_LEAVES_OUT}}

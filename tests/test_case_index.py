@@ -294,3 +294,29 @@ def test_after_a_kill_the_index_catches_up_from_the_journal_instead_of_being_reb
     (tmp_path / "index.sqlite3").unlink()  # a missing index is rebuilt
     Store(tmp_path, initial_state=initial_state).close()
     assert len(rebuilds) == 1
+
+
+def test_an_index_of_an_older_layout_is_rebuilt(tmp_path):
+    """A column added to the index (author_url, queued, unstamped) must not leave an older file half-usable."""
+    import sqlite3
+
+    from conftest import make_capture
+    from server.domain.schemas import capture_from_body
+    from server.services.cases import initial_state
+    from server.store import Store
+
+    store = Store(tmp_path, initial_state=initial_state)
+    fields, files = capture_from_body(make_capture("offence", text="Vecchio indice"))
+    case_id = store.create_capture(fields, files, **initial_state(fields))["id"]
+    store.close()
+    for name in ("index.sqlite3", "index.sqlite3-wal", "index.sqlite3-shm"):
+        (tmp_path / name).unlink(missing_ok=True)
+    old = sqlite3.connect(tmp_path / "index.sqlite3")
+    old.executescript("CREATE TABLE cases (seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, kind TEXT NOT NULL, "
+                      "status TEXT NOT NULL, platform TEXT, permalink TEXT, text_sha256 TEXT, summary TEXT NOT NULL);"
+                      "INSERT INTO cases VALUES (1, 'x', 'offence', 'documented', NULL, NULL, NULL, '{}');")
+    old.close()
+    reopened = Store(tmp_path, initial_state=initial_state)
+    assert [r["id"] for r in reopened.list(q="vecchio")[0]] == [case_id]
+    assert reopened.ids("queued") == [case_id] and reopened.ids("unstamped") == [case_id]
+    reopened.close()

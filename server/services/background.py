@@ -70,9 +70,7 @@ def stamp_case(store, case_id: str, tsa_url: str, ca_file: str | None = None) ->
 
 def pending_cases(store) -> list[str]:
     """Cases still waiting for a timestamp: marked pending, or never tried (the server stopped first)."""
-    records, _ = store.list(limit=10**9)
-    return [r["id"] for r in records if (r.get("timestamp") or {}).get("status") != "stamped"
-            and store.case_file_exists(r["id"], MANIFEST)]
+    return [case_id for case_id in store.ids("unstamped") if store.case_file_exists(case_id, MANIFEST)]
 
 
 def record_clock(store, case_id: str, ntp_server: str | None) -> None:
@@ -87,8 +85,7 @@ def record_clock(store, case_id: str, ntp_server: str | None) -> None:
 
 def queued_cases(store) -> list[str]:
     """Cases whose background work was queued and never finished, oldest first."""
-    records, _ = store.list(limit=10**9)
-    return [r["id"] for r in reversed(records) if r.get("background") == "queued"]
+    return store.ids("queued")
 
 
 # -- background worker ------------------------------------------------------------------------------

@@ -93,19 +93,10 @@ def list_cases(store, **filters) -> tuple[list[dict], str | None]:
     return records, next_cursor
 
 
-def all_records(store) -> list[dict]:
-    records, cursor = [], None
-    while True:
-        page, cursor = store.list(limit=200, cursor=cursor)
-        records += page
-        if cursor is None:
-            return records
-
-
 def author(store, profile_url: str) -> dict:
     """Every case of one author profile, and the risk signals ticked across them."""
     check_url(profile_url, "profile_url")
-    view = cases.author_view(profile_url, all_records(store))
+    view = cases.author_view(profile_url, store.by_author(profile_url))
     for record in view["cases"]:
         cases.refresh_deadlines(record, today())
     return view
