@@ -76,10 +76,10 @@ def author():
 @query_token_allowed
 def deadlines_ics():
     only_parameters("token", "lang")
-    feed = deadlines.feed(get_store(), request.args.get("lang", "it"), request.host_url.rstrip("/"))
+    feed, etag = deadlines.kept_feed(get_store(), request.args.get("lang", "it"), request.host_url.rstrip("/"))
     response = Response(feed, mimetype="text/calendar",
                         headers={"Content-Disposition": 'inline; filename="testimone-deadlines.ics"'})
-    response.add_etag()  # a client that sends If-None-Match gets 304 while the feed is unchanged
+    response.set_etag(etag)  # a client that sends If-None-Match gets 304 while the feed is unchanged
     return response.make_conditional(request)
 
 

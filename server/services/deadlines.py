@@ -4,6 +4,7 @@ Both read the store's deadline index (cases by their soonest open deadline), nev
 dashboard reads the first few, the feed the ones due within FEED_DAYS. A case's deadlines are computed
 again on reading (an open deadline turns missed with time alone).
 """
+import hashlib
 from datetime import date, timedelta
 from itertools import islice
 
@@ -55,7 +56,12 @@ def feed(store, lang: str, base_url: str) -> bytes:
 
     Calendar apps poll the feed (hourly, as it asks): the same store, unchanged, on the same day, gives
     the same feed, so it is built once and kept until a write or midnight (at 100,000 cases a build
-    takes about 1.5 s, a kept feed a few milliseconds; docs/performance.md)."""
+    takes seconds, a kept feed milliseconds; docs/performance.md)."""
+    return kept_feed(store, lang, base_url)[0]
+
+
+def kept_feed(store, lang: str, base_url: str) -> tuple[bytes, str]:
+    """`feed` and its entity tag (a hash of it, computed once: the feed may be megabytes)."""
     if lang not in LANGUAGES:
         raise Invalid("lang", "lang.unknown")
     today = cases.today()
@@ -65,7 +71,7 @@ def feed(store, lang: str, base_url: str) -> bytes:
         built = ics.deadlines_feed(open_deadlines(store, until), lang, base_url)
         for stale in [k for k in _kept if k[:3] != key[:3]]:  # other stores, older writes, other days
             del _kept[stale]
-        _kept[key] = built
+        _kept[key] = built, hashlib.sha256(built).hexdigest()[:32]
     return _kept[key]
 
 
