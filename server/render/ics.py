@@ -61,4 +61,5 @@ def deadlines_feed(deadlines, lang: str, base_url: str) -> bytes:
         feed += b"".join(fold(line) for line in lines)  # written as it goes: only one event's lines at a time
         lines = []
     lines.append("END:VCALENDAR")
-    return bytes(feed + b"".join(fold(line) for line in lines))
+    feed += b"".join(fold(line) for line in lines)
+    return bytes(feed)
