@@ -106,12 +106,21 @@ def token():
 
 
 def _check_pdf_engine() -> None:
-    try:
-        import weasyprint  # noqa: F401  (fails without Pango)
-    except OSError as error:
-        click.secho(f"PDFs unavailable: WeasyPrint cannot load its system libraries ({error}).\n"
-                    "Install Pango: sudo apt-get install libpango-1.0-0 libpangoft2-1.0-0 "
-                    "(macOS: brew install pango).", fg="red", err=True)
+    """Say at once when Pango is missing. The names are the ones WeasyPrint itself tries (weasyprint/text/ffi.py);
+    loading the library is a few milliseconds, importing WeasyPrint here would be a second of every start
+    (the render workers import it)."""
+    import ctypes
+
+    for name in ("libpango-1.0.so.0", "libpango-1.0-0", "pango-1.0-0", "pango-1.0", "libpango-1.0.dylib",
+                 "libpango-1.0-0.dll"):
+        try:
+            ctypes.CDLL(name)
+            return
+        except OSError:
+            continue
+    click.secho("PDFs unavailable: WeasyPrint cannot load its system library Pango.\n"
+                "Install Pango: sudo apt-get install libpango-1.0-0 libpangoft2-1.0-0 "
+                "(macOS: brew install pango).", fg="red", err=True)
 
 
 @main.command()
