@@ -161,24 +161,26 @@ def test_withdrawal_leaves_no_trace_of_the_text_in_the_index_files(client, store
             assert word.encode() not in content, (path.name, word)
 
 
-def test_the_index_is_rebuilt_when_the_last_process_did_not_close_it(tmp_path, sample_capture):
+def app_and_client(tmp_path):
+    """The app on tmp_path/data (opened again by each call, as a restart does) and a client for it."""
     from conftest import LocalClient
 
     from server import create_app
 
-    def app_and_client():
-        app = create_app({"DATA_DIR": str(tmp_path / "data"), "TOKEN": "test-token-0123456789", "TESTING": True})
-        app.test_client_class = LocalClient
-        return app, app.test_client()
+    app = create_app({"DATA_DIR": str(tmp_path / "data"), "TOKEN": "test-token-0123456789", "TESTING": True})
+    app.test_client_class = LocalClient
+    return app, app.test_client()
 
-    app, client = app_and_client()
+
+def test_a_version_the_index_missed_before_a_kill_is_put_in_again_at_start(tmp_path, sample_capture):
+    app, client = app_and_client(tmp_path)
     first = client.post("/api/captures", json=sample_capture(text="Prima cattura")).json["id"]
     store = app.extensions["testimone.store"]
     # A crash between the journal's fsync and the index's update: the index has an older version.
     store._index.put(1, {"id": first, "kind": "offence", "status": "documented", "text": "altro",
                          "summary": {"id": first}})
     crash(store)  # killed: close() never ran
-    app, client = app_and_client()
+    app, client = app_and_client(tmp_path)
     assert [item["id"] for item in client.get("/api/captures?q=prima").json["items"]] == [first]
     assert client.get("/api/captures?q=altro").json["items"] == []
     app.extensions["testimone.store"].close()
@@ -199,16 +201,7 @@ def test_a_change_the_index_misses_is_kept_and_listed_after_the_next_start(tmp_p
     """A full disk can refuse the index's write after the journal took the change: the change stands."""
     import sqlite3
 
-    from conftest import LocalClient
-
-    from server import create_app
-
-    def app_and_client():
-        app = create_app({"DATA_DIR": str(tmp_path / "data"), "TOKEN": "test-token-0123456789", "TESTING": True})
-        app.test_client_class = LocalClient
-        return app, app.test_client()
-
-    app, client = app_and_client()
+    app, client = app_and_client(tmp_path)
     store = app.extensions["testimone.store"]
 
     def full(*_args):
@@ -220,7 +213,7 @@ def test_a_change_the_index_misses_is_kept_and_listed_after_the_next_start(tmp_p
     assert client.get(f"/api/captures/{answer.json['id']}").status_code == 200
     store.close()
     monkeypatch.undo()
-    app, client = app_and_client()
+    app, client = app_and_client(tmp_path)
     assert [item["id"] for item in client.get("/api/captures?q=pieno").json["items"]] == [answer.json["id"]]
     app.extensions["testimone.store"].close()
 
@@ -228,16 +221,7 @@ def test_a_change_the_index_misses_is_kept_and_listed_after_the_next_start(tmp_p
 def test_a_full_disk_moves_the_index_to_memory_and_the_change_is_listed_at_once(tmp_path, sample_capture, monkeypatch):
     import sqlite3
 
-    from conftest import LocalClient
-
-    from server import create_app
-
-    def app_and_client():
-        app = create_app({"DATA_DIR": str(tmp_path / "data"), "TOKEN": "test-token-0123456789", "TESTING": True})
-        app.test_client_class = LocalClient
-        return app, app.test_client()
-
-    app, client = app_and_client()
+    app, client = app_and_client(tmp_path)
     store = app.extensions["testimone.store"]
     before = client.post("/api/captures", json=sample_capture(text="Prima del guasto")).json["id"]
 
@@ -255,7 +239,7 @@ def test_a_full_disk_moves_the_index_to_memory_and_the_change_is_listed_at_once(
     assert [item["id"] for item in client.get("/api/captures?q=pieno").json["items"]] == [answer.json["id"]]
     assert [item["id"] for item in client.get("/api/captures?q=guasto").json["items"]] == [before]
     store.close()
-    app, client = app_and_client()  # space again: the next start rebuilds the index on disk
+    app, client = app_and_client(tmp_path)  # space again: the next start rebuilds the index on disk
     reopened = app.extensions["testimone.store"]
     assert not reopened._in_memory and reopened._index.path == str(tmp_path / "data" / "index.sqlite3")
     assert [item["id"] for item in client.get("/api/captures?q=pieno").json["items"]] == [answer.json["id"]]
