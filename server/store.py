@@ -233,6 +233,11 @@ def read_tables(data_dir: Path) -> tuple[dict, dict | None, bool]:
     return tables, last, exists
 
 
+def record_file_name(doc_id, case_id) -> str:
+    """records/<doc id>-<case id>.json: the listing alone gives both ids."""
+    return f"{doc_id}-{case_id}.json"
+
+
 class RecordFiles(Mapping):
     """The cases table on disk: records/<doc id>-<case id>.json, one TinyDB document each. TinyDB's cases
     table reads through this mapping; only the file names are kept in memory."""
@@ -258,7 +263,7 @@ class RecordFiles(Mapping):
             raise _damaged(path, f"cannot be read ({error.strerror})") from None
         except ValueError as error:
             raise _damaged(path, f"is not valid JSON ({error}; the file may be truncated)") from None
-        if not (isinstance(doc, dict) and f"{doc_id}-{doc.get('id')}.json" == path.name):
+        if not (isinstance(doc, dict) and record_file_name(doc_id, doc.get("id")) == path.name):
             raise _damaged(path, "is not the case record its name says")
         return doc
 
@@ -276,7 +281,7 @@ class RecordFiles(Mapping):
 
     def stage(self, doc_id: int, doc: dict) -> tuple[Path, Path]:
         """Write the record's next version under a temporary name; `publish` puts it in place."""
-        final = self.folder / f"{doc_id}-{doc['id']}.json"
+        final = self.folder / record_file_name(doc_id, doc["id"])
         staged = final.with_name(f".{final.name}.tmp")
         _stage(staged, json.dumps(doc, ensure_ascii=False).encode())
         return staged, final
@@ -505,7 +510,8 @@ class Store(CaseFiles):
         """Write the records that are newer than their files (the journal's, or a 0.1 snapshot's) to their
         files, on disk. Many at once (the one-time move from a 0.1 snapshot) are flushed with one sync."""
         for doc_id, doc in pending.items():
-            final, data = self._records.folder / f"{doc_id}-{doc['id']}.json", json.dumps(doc, ensure_ascii=False).encode()
+            final = self._records.folder / record_file_name(doc_id, doc["id"])
+            data = json.dumps(doc, ensure_ascii=False).encode()
             self._records.names[doc_id] = final.name
             if final.exists() and final.read_bytes() == data:
                 continue  # put in place before the stop (the usual case): nothing to write, even on a full disk
