@@ -2,7 +2,8 @@
 
 Each round posts the same realistic capture (about 300 KB screenshot, 1 MB page snapshot) alternately to
   - Testimone (`python -m server serve`, waitress, real data dir with N cases already stored), and
-  - a bare Flask app on waitress whose endpoint only reads the body and answers 201,
+  - a bare Flask app on waitress whose endpoint only reads the body, writes it to one file on the same
+    disk and fsyncs it (the least a "201 means it is stored" answer costs), and answers 201,
 so both see the same machine noise. Reported: p50/p95 of each and their ratio, for each N.
 
     .venv/bin/python benchmarks/ingest.py [--requests 40] [--sizes 100,10000,100000]
@@ -27,12 +28,15 @@ from PIL import Image
 
 TOKEN = "benchmark-token"
 BARE_APP = textwrap.dedent("""
-    import sys, waitress
+    import os, sys, waitress
     from flask import Flask, request
     app = Flask("bare")
     @app.post("/api/captures")
     def capture():
-        request.get_data()
+        with open(os.path.join(sys.argv[2], "body"), "wb") as body:
+            body.write(request.get_data())
+            body.flush()
+            os.fsync(body.fileno())
         return {"id": "x"}, 201
     waitress.serve(app, host="127.0.0.1", port=int(sys.argv[1]), threads=8, _quiet=True)
 """)
@@ -123,7 +127,7 @@ def run(size: int, body: bytes, requests: int) -> dict:
                "TESTIMONE_TOKEN": TOKEN, "TESTIMONE_TSA_URL": "", "TESTIMONE_WITNESS": "0"}
         real = subprocess.Popen([sys.executable, "-m", "server", "serve"], env=env,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        bare = subprocess.Popen([sys.executable, "-c", BARE_APP, str(bare_port)])
+        bare = subprocess.Popen([sys.executable, "-c", BARE_APP, str(bare_port), folder])
         try:
             wait_for(real_port)
             wait_for(bare_port)

@@ -4,7 +4,7 @@ The data directory is filled by Testimone's own code (the app in this process, `
 through Flask's test client), so every case has a real record, a real `capture.json` and real evidence
 files, whatever the store's format is today. Only `os.fsync` is switched off while filling: durability
 is not what this benchmark measures, and 100,000 fsynced captures would take an hour. A filled
-directory is kept under `benchmarks/.cache/` (keyed by size and by the hash of the code that shapes a stored case) and
+directory is kept under `benchmarks/.cache/` (keyed by size, the store's LAYOUT and the hash of the code that shapes a stored case) and
 copied for each run, so only the first run at a size pays for it.
 
 The workload (fixed seed): a third testimonials, offences spread over every category and platform,
@@ -114,10 +114,15 @@ def capture_body(n: int, rng: random.Random, today) -> dict:
 @functools.cache  # once per run: a file edited while a run goes on must not start a second fill
 def source_hash() -> str:
     digest = hashlib.sha256()
-    # The workload and the code that decides what a stored case looks like (not the documents, strings,
-    # dashboard...: a change there must not cost a new fill of 100,000 cases).
-    shaping = [ROOT / "server" / "store.py", ROOT / "server" / "api" / "captures.py",
-               ROOT / "server" / "services" / "cases.py", *(ROOT / "server" / "domain").glob("*.py")]
+    # The workload, the store's layout and the code that decides what a stored case holds (not the documents,
+    # strings, dashboard, deadlines, index...: a change there must not cost a new fill of 100,000 cases; the
+    # case index is derived and rebuilt by the server when its layout changed).
+    sys.path.insert(0, str(ROOT))
+    from server import store
+    shaping = [ROOT / "server" / "api" / "captures.py", ROOT / "server" / "services" / "cases.py",
+               ROOT / "server" / "domain" / "schemas.py", ROOT / "server" / "domain" / "kinds.py",
+               ROOT / "server" / "domain" / "integrity.py"]
+    digest.update(f"layout {store.LAYOUT}".encode())
     for path in [Path(__file__), *sorted(shaping)]:
         digest.update(path.read_bytes())
     return digest.hexdigest()[:12]

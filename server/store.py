@@ -13,7 +13,8 @@ Only the names of the record files are held in memory, so opening the store cost
 listing and its memory does not grow with the cases (docs/decisions/0005-record-files.md); a record is
 read from its file when asked for, lists come from the case index. A write appends one journal line
 and replaces one record file, so its cost does not grow with the number of stored cases. Every write
-holds one lock, and is on disk (fsync) before the call returns.
+holds one lock, and is on disk before the call returns: its journal line is fsynced (the record file
+is forced to disk when the journal is folded, before the journal lets go of it).
 """
 import base64
 import copy
@@ -42,6 +43,10 @@ from .case_index import CaseIndex
 from .verify_marks import VerifyMarks
 from .domain.integrity import EMPTY_SHA256, audit_line, canonical_json, sha256_hex
 
+# The data directory's layout, what a write leaves on disk: 1 = version 0.1 (every record in testimone.json),
+# 2 = one file per record. Raise it with any change to the files a write leaves (the scale benchmark keys
+# its filled data directories on it, with the code that shapes a record).
+LAYOUT = 2
 CASES = "cases"
 SETTINGS = "settings"
 RECORDS = "records"
@@ -165,8 +170,24 @@ def _publish(tmp: Path, final: Path) -> None:
 
 
 def _stage(path: Path, data: bytes) -> None:
-    """Write the next version of a record file beside it (`path` is the temporary name), on disk."""
-    _write_synced(path, data, "wb")
+    """Write the next version of a record file beside it (`path` is the temporary name). It is not forced
+    to disk here: the journal line that follows holds the same record and is the commit point, and the
+    journal is cut only after the record files written since its last fold are synced (`_sync_file`)."""
+    with open(path, "wb", opener=lambda name, flags: os.open(name, flags, 0o600)) as handle:
+        try:
+            handle.write(data)
+        except BaseException:
+            path.unlink(missing_ok=True)  # a disk-full write leaves no half file
+            raise
+
+
+def _sync_file(path: Path) -> None:
+    """Force a file written earlier to disk (a record file, before the journal that holds it is cut)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _replace(staged: Path, final: Path) -> None:
@@ -233,6 +254,16 @@ def read_tables(data_dir: Path) -> tuple[dict, dict | None, bool]:
     return tables, last, exists
 
 
+def journal_records(journal: Path) -> dict:
+    """{doc id: record} of the case records the journal holds (the newest version of each)."""
+    records = {}
+    for line in _read_lines(journal)[0]:
+        change = json.loads(line)
+        if change["table"] == CASES and change["doc"] is not None:
+            records[str(int(change["doc_id"]))] = change["doc"]
+    return records
+
+
 def record_file_name(doc_id, case_id) -> str:
     """records/<doc id>-<case id>.json: the listing alone gives both ids."""
     return f"{doc_id}-{case_id}.json"
@@ -245,6 +276,7 @@ class RecordFiles(Mapping):
     def __init__(self, folder: Path, tidy: bool = False):
         self.folder = folder
         self.names = {}  # doc id (str) -> file name
+        self.unsynced = set()  # file names written since the journal was last folded (`sync`)
         self.ids = {}  # case id -> doc id (int)
         for name in os.listdir(folder):
             doc_id, _, rest = name.partition("-")
@@ -289,6 +321,14 @@ class RecordFiles(Mapping):
     def publish(self, doc_id: int, staged: Path, final: Path) -> None:
         _replace(staged, final)
         self.names[str(doc_id)] = final.name
+        self.unsynced.add(final.name)
+
+    def sync(self) -> None:
+        """Force to disk every record file written since the last call, then the folder (the renames)."""
+        for name in sorted(self.unsynced):
+            _sync_file(self.folder / name)
+            self.unsynced.discard(name)
+        _fsync_dir(self.folder)
 
     def put(self, doc_id: int, doc: dict) -> None:
         """Stage and publish at once: start-up recovery, whose changes the journal already holds."""
@@ -447,6 +487,7 @@ class Store(CaseFiles):
         self._initial_state = initial_state or (lambda canonical: {})
         self._lock = threading.RLock()
         self._compaction_due = False
+        self._resync = False  # a fold failed to sync the record files: the next one rewrites them (compact)
         self._index = None  # opened once the records are recovered
         self._in_memory = False  # the index moved to memory (a full disk)
         self._changes = 0  # writes committed by this process: what derived views (the feed) are keyed on
@@ -522,7 +563,7 @@ class Store(CaseFiles):
         if len(pending) > 64:
             os.sync()
         if pending:
-            _fsync_dir(self._records.folder)
+            self._records.sync()
 
     def _open_audit(self) -> None:
         """Open audit.log for appending, reading only its end: the newest line and the line count. (Start-up
@@ -576,7 +617,7 @@ class Store(CaseFiles):
             self._ids[record["id"]] = self._next_case
             self._next_case += 1
         _fsync_dir(self.cases_dir)
-        _fsync_dir(self._records.folder)
+        self._records.sync()
         if not snapshot_exists and names:
             log.warning("%s was missing: the case records were rebuilt from the case folders; the settings "
                         "(business profile) must be entered again. / testimone.json mancava: i casi sono stati "
@@ -794,8 +835,10 @@ class Store(CaseFiles):
     def _commit(self, table: str, doc_id: int, doc: dict, at: str, event: str, case_id: str | None,
                 details: dict) -> None:
         """The one way a change reaches the disk: the record file's next version is staged, then its journal
-        line (the commit point) and its audit line are appended, all fsynced, and then the staged file takes
-        the old one's place. If any step before the commit point fails, nothing of the change is left."""
+        line (the commit point) and its audit line are appended and fsynced, and then the staged file takes
+        the old one's place (synced at the journal's next fold, `compact`: until then the journal holds the
+        record, and start-up writes it again if the file did not reach the disk). If any step before the
+        commit point fails, nothing of the change is left."""
         line = json.dumps({"table": table, "doc_id": doc_id, "doc": doc}, ensure_ascii=False).encode() + b"\n"
         journal_end = self._journal.seek(0, os.SEEK_END)
         staged = None
@@ -1027,9 +1070,20 @@ class Store(CaseFiles):
 
     def compact(self) -> None:
         """Fold the journal into the record files and the snapshot (start-up does this too): the record
-        files already hold every change, made durable here by syncing their folder."""
+        files already hold every change; the ones written since the last fold are forced to disk here, before
+        the journal that also holds them is cut. If that fails (a disk error), what the failed sync held may
+        never reach the disk, whatever a later sync says: the next fold writes those records again from the
+        journal first."""
         with self._lock:
-            _fsync_dir(self._records.folder)
+            if self._resync:
+                for doc_id, doc in journal_records(self.data_dir / "journal.jsonl").items():
+                    self._records.put(int(doc_id), doc)
+            try:
+                self._records.sync()
+            except OSError:
+                self._resync = True
+                raise
+            self._resync = False
             if self._index is not None and not self._in_memory:
                 try:
                     self._index.checkpoint()  # what the index took is durable before the journal lets go of it

@@ -93,6 +93,77 @@ def test_a_write_appends_one_journal_line_and_does_not_rewrite_the_snapshot(tmp_
     store.close()
 
 
+def test_a_record_file_lost_by_a_power_cut_is_written_again_from_the_journal(tmp_path):
+    """A write syncs its journal line, not its record file: a power cut may leave the file empty or at its
+    previous version (here done by hand), and the next start writes it again from the journal."""
+    store = Store(tmp_path)
+    first = create(store, text="commento primo")
+    store.compact()
+    updated = store.update(first["id"], lambda r: r.update(status="resolved"), "case.resolved")
+    second = create(store, text="commento secondo")
+    files = {p.name.partition("-")[2]: p for p in (tmp_path / "records").iterdir()}
+    old_version = json.dumps({**updated, "status": "documented", "history": updated["history"][:-1]})
+    crash(store)
+    files[first["id"] + ".json"].write_text(old_version)  # the rename reached the disk, the data did not
+    files[second["id"] + ".json"].write_bytes(b"")  # nothing of the new file reached the disk
+
+    reopened = Store(tmp_path)
+    assert reopened.get(first["id"]) == updated
+    assert reopened.get(second["id"]) == second
+    assert json.loads(files[first["id"] + ".json"].read_bytes()) == updated
+    reopened.close()
+
+
+def test_a_fold_syncs_every_record_file_written_since_the_last_one_before_cutting_the_journal(tmp_path, monkeypatch):
+    import server.store as store_module
+    synced, real_sync = [], store_module._sync_file
+
+    def sync(path):
+        synced.append((path.name, (tmp_path / "journal.jsonl").stat().st_size))
+        real_sync(path)
+
+    monkeypatch.setattr(store_module, "_sync_file", sync)
+    store = Store(tmp_path)
+    store.compact()
+    synced.clear()
+    ids = [create(store, text=f"commento {n}")["id"] for n in range(3)]
+    store.update(ids[0], lambda r: r.update(status="resolved"), "case.resolved")
+    assert synced == []  # a write syncs its journal line only
+    store.compact()
+    assert sorted(name.partition("-")[2][:-5] for name, _ in synced) == sorted(ids)
+    assert all(journal_size > 0 for _, journal_size in synced)  # synced while the journal still held them
+    assert (tmp_path / "journal.jsonl").stat().st_size == 0
+    synced.clear()
+    store.compact()
+    assert synced == []  # nothing written since
+    store.close()
+
+
+def test_after_a_failed_fold_the_journal_is_kept_and_the_next_fold_writes_its_records_again(tmp_path, monkeypatch):
+    """After an fsync error the data it should have written may be gone while a later fsync reports success:
+    the next fold writes the journal's records again before syncing them."""
+    import errno
+    import server.store as store_module
+    real_sync = store_module._sync_file
+    store = Store(tmp_path)
+    record = create(store, text="commento")
+    path = tmp_path / "records" / f"1-{record['id']}.json"
+
+    def failing(path):
+        raise OSError(errno.EIO, "Input/output error (injected)")
+
+    monkeypatch.setattr(store_module, "_sync_file", failing)
+    with pytest.raises(OSError):
+        store.compact()
+    assert (tmp_path / "journal.jsonl").stat().st_size > 0
+    path.write_bytes(b"")  # what the failed write-back lost
+    monkeypatch.setattr(store_module, "_sync_file", real_sync)
+    store.compact()
+    assert json.loads(path.read_bytes()) == record
+    assert (tmp_path / "journal.jsonl").stat().st_size == 0
+    store.close()
+
+
 def test_second_process_on_the_same_data_dir_is_refused(tmp_path):
     store = Store(tmp_path)
     code = f"from server.store import Store\nStore({str(tmp_path)!r})"
