@@ -106,7 +106,8 @@ def _damaged(path: Path, problem: str) -> StoreDamaged:
 # -- every write to the data directory goes through these functions ---------------------------------
 # (tests/faults/sitecustomize.py kills the process or fills the disk at each of them, by name)
 
-def _fsync_dir(path: Path) -> None:
+def _sync(path: Path) -> None:
+    """Force a file written earlier, or a folder's entries (a rename, a new file), to disk."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -141,7 +142,7 @@ def _atomic_replace(path: Path, data: bytes) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    _fsync_dir(path.parent)
+    _sync(path.parent)
 
 
 def _append(handle, data: bytes) -> None:
@@ -166,13 +167,13 @@ def _cut(handle, size: int) -> None:
 def _publish(tmp: Path, final: Path) -> None:
     """Move a complete case folder into place: from here on the capture exists."""
     os.rename(tmp, final)
-    _fsync_dir(final.parent)
+    _sync(final.parent)
 
 
 def _stage(path: Path, data: bytes) -> None:
     """Write the next version of a record file beside it (`path` is the temporary name). It is not forced
     to disk here: the journal line that follows holds the same record and is the commit point, and the
-    journal is cut only after the record files written since its last fold are synced (`_sync_file`)."""
+    journal is cut only after the record files written since its last fold are synced (`_sync`)."""
     with open(path, "wb", opener=lambda name, flags: os.open(name, flags, 0o600)) as handle:
         try:
             handle.write(data)
@@ -181,13 +182,6 @@ def _stage(path: Path, data: bytes) -> None:
             raise
 
 
-def _sync_file(path: Path) -> None:
-    """Force a file written earlier to disk (a record file, before the journal that holds it is cut)."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _replace(staged: Path, final: Path) -> None:
@@ -326,9 +320,9 @@ class RecordFiles(Mapping):
     def sync(self) -> None:
         """Force to disk every record file written since the last call, then the folder (the renames)."""
         for name in sorted(self.unsynced):
-            _sync_file(self.folder / name)
+            _sync(self.folder / name)
             self.unsynced.discard(name)
-        _fsync_dir(self.folder)
+        _sync(self.folder)
 
     def put(self, doc_id: int, doc: dict) -> None:
         """Stage and publish at once: start-up recovery, whose changes the journal already holds."""
@@ -541,7 +535,7 @@ class Store(CaseFiles):
         self._stopped_cleanly = marker.exists()
         if self._stopped_cleanly:
             _remove(marker)
-            _fsync_dir(self.data_dir)
+            _sync(self.data_dir)
 
     def _write_snapshot(self) -> None:
         tables = {SETTINGS: self._tables[SETTINGS]}
@@ -616,7 +610,7 @@ class Store(CaseFiles):
             self._unindexed[str(self._next_case)] = record
             self._ids[record["id"]] = self._next_case
             self._next_case += 1
-        _fsync_dir(self.cases_dir)
+        _sync(self.cases_dir)
         self._records.sync()
         if not snapshot_exists and names:
             log.warning("%s was missing: the case records were rebuilt from the case folders; the settings "
@@ -754,7 +748,7 @@ class Store(CaseFiles):
             self._index = None
         for suffix in ("-wal", "-shm", ""):
             _remove(self.data_dir / (INDEX + suffix))
-        _fsync_dir(self.data_dir)
+        _sync(self.data_dir)
 
     def _index_in_memory(self, error: sqlite3.Error) -> None:
         """The disk is full: the records are all there, so serve them from an index in memory for this run
@@ -821,7 +815,7 @@ class Store(CaseFiles):
             try:
                 self.compact()  # a clean stop leaves an empty journal: the next start has nothing to replay
                 _write_synced(self.data_dir / STOPPED, b"", "wb")
-                _fsync_dir(self.data_dir)
+                _sync(self.data_dir)
             except OSError as error:
                 log.warning("the journal could not be folded at shutdown (%s): the next start does it", error)
             if self._index is not None:
@@ -934,7 +928,7 @@ class Store(CaseFiles):
             canonical = {**fields, "id": case_id, "captured_at": iso_utc(now), "evidence": evidence}
             raw = canonical_json(canonical)
             _write_new_file(tmp / "capture.json", raw)
-            _fsync_dir(tmp)
+            _sync(tmp)
             _publish(tmp, final)  # from here a crash is completed at start-up (Store._rebuild_case)
             record = {**canonical, **state, "sha256": sha256_hex(raw), "history": []}
             details = {"sha256": record["sha256"], "evidence": {e["name"]: e["sha256"] for e in evidence}}
@@ -981,7 +975,7 @@ class Store(CaseFiles):
                     written.append(folder / name)
                     record["evidence"].append(evidence_entry(name, data, media_type))
                 if written:
-                    _fsync_dir(folder)
+                    _sync(folder)
                 at = iso_utc(utc_now())
                 record["history"].append({"at": at, "event": event, **details})
                 self._commit(CASES, self._ids[case_id], record, at, event, case_id, details)
@@ -1060,7 +1054,7 @@ class Store(CaseFiles):
             folder = self.cases_dir / case_id
             for name in erased:
                 _remove(folder / name)
-            _fsync_dir(folder)
+            _sync(folder)
             self._try_compact()
             try:
                 self._index.purge()

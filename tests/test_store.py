@@ -116,13 +116,14 @@ def test_a_record_file_lost_by_a_power_cut_is_written_again_from_the_journal(tmp
 
 def test_a_fold_syncs_every_record_file_written_since_the_last_one_before_cutting_the_journal(tmp_path, monkeypatch):
     import server.store as store_module
-    synced, real_sync = [], store_module._sync_file
+    synced, real_sync = [], store_module._sync
 
     def sync(path):
-        synced.append((path.name, (tmp_path / "journal.jsonl").stat().st_size))
+        if path.suffix == ".json":
+            synced.append((path.name, (tmp_path / "journal.jsonl").stat().st_size))
         real_sync(path)
 
-    monkeypatch.setattr(store_module, "_sync_file", sync)
+    monkeypatch.setattr(store_module, "_sync", sync)
     store = Store(tmp_path)
     store.compact()
     synced.clear()
@@ -144,7 +145,7 @@ def test_after_a_failed_fold_the_journal_is_kept_and_the_next_fold_writes_its_re
     the next fold writes the journal's records again before syncing them."""
     import errno
     import server.store as store_module
-    real_sync = store_module._sync_file
+    real_sync = store_module._sync
     store = Store(tmp_path)
     record = create(store, text="commento")
     path = tmp_path / "records" / f"1-{record['id']}.json"
@@ -152,12 +153,12 @@ def test_after_a_failed_fold_the_journal_is_kept_and_the_next_fold_writes_its_re
     def failing(path):
         raise OSError(errno.EIO, "Input/output error (injected)")
 
-    monkeypatch.setattr(store_module, "_sync_file", failing)
+    monkeypatch.setattr(store_module, "_sync", failing)
     with pytest.raises(OSError):
         store.compact()
     assert (tmp_path / "journal.jsonl").stat().st_size > 0
     path.write_bytes(b"")  # what the failed write-back lost
-    monkeypatch.setattr(store_module, "_sync_file", real_sync)
+    monkeypatch.setattr(store_module, "_sync", real_sync)
     store.compact()
     assert json.loads(path.read_bytes()) == record
     assert (tmp_path / "journal.jsonl").stat().st_size == 0
