@@ -34,8 +34,17 @@ CREATE INDEX IF NOT EXISTS cases_text_sha256 ON cases (text_sha256);
 CREATE TABLE IF NOT EXISTS deadlines (
     seq INTEGER NOT NULL REFERENCES cases (seq) ON DELETE CASCADE, due TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS deadlines_due ON deadlines (due, seq);
+CREATE TABLE IF NOT EXISTS feed_cases (
+    seq INTEGER NOT NULL REFERENCES cases (seq) ON DELETE CASCADE, feed TEXT NOT NULL, PRIMARY KEY (feed, seq));
+CREATE INDEX IF NOT EXISTS feed_cases_seq ON feed_cases (seq);
+CREATE TABLE IF NOT EXISTS feed_events (
+    seq INTEGER NOT NULL REFERENCES cases (seq) ON DELETE CASCADE, feed TEXT NOT NULL, due TEXT NOT NULL,
+    body BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS feed_events_due ON feed_events (feed, due, seq);
+CREATE INDEX IF NOT EXISTS feed_events_seq ON feed_events (seq);
 CREATE VIRTUAL TABLE IF NOT EXISTS words USING fts5 (
     text, author, tokenize='unicode61 remove_diacritics 2');
+CREATE TABLE IF NOT EXISTS terms (term TEXT PRIMARY KEY) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS audit_lines (offset INTEGER PRIMARY KEY, case_id TEXT, length INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS audit_lines_case ON audit_lines (case_id, offset);
 """
@@ -43,6 +52,13 @@ CREATE INDEX IF NOT EXISTS audit_lines_case ON audit_lines (case_id, offset);
 # (offset, length, SHA-256), so a reader can tell whether the log still starts with what was indexed.
 AUDIT_STATE = ("audit_size", "audit_head_offset", "audit_head_length", "audit_head_sha256")
 WORD = re.compile(r"\w+")
+TOKENISER = "unicode61 remove_diacritics 2"
+# A query word is a prefix. FTS5 answers a prefix by merging the whole posting list of every word that
+# starts with it before it can stop at a page (13 ms for a word in most of 100,000 cases); one exact word,
+# or a few joined by OR, it reads lazily from the newest match down and stops at the page (0.02 ms). So a
+# prefix is first looked up in `terms` (every word the index holds, a B-tree) and sent as an OR of the
+# words it stands for, unless there are more than this many.
+EXPANDED_TERMS = 64
 
 
 class CaseIndex:
@@ -55,6 +71,9 @@ class CaseIndex:
         if not reader:
             with self._db() as db:
                 db.executescript(SCHEMA)
+            if self.meta("terms") != "complete":  # an index written before `terms` existed
+                with self._transaction() as db:
+                    self._fill_terms(db)
 
     def _db(self) -> sqlite3.Connection:
         """One connection per thread (sqlite3 connections are not shared across threads)."""
@@ -64,6 +83,7 @@ class CaseIndex:
                                  check_same_thread=False)  # closed by close()
             self._local.db = db
             self._connections.append(db)
+            self._scratch(db)
         if db is None:
             db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,  # closed by close()
                                  uri=self.path.startswith("file:"))  # a file: URI: an index in memory
@@ -73,7 +93,25 @@ class CaseIndex:
             db.execute("PRAGMA secure_delete=ON")  # erased text is overwritten, not left in free pages
             self._local.db = db
             self._connections.append(db)
+            self._scratch(db)
         return db
+
+    @staticmethod
+    def _scratch(db: sqlite3.Connection) -> None:
+        """Per connection, in its temporary schema: a one-row full-text table that tokenises a text exactly
+        as `words` does (`_tokens`), and the list of the words `words` holds (to fill `terms`)."""
+        db.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS temp.scratch USING fts5 (text, tokenize='{TOKENISER}')")
+        db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.scratch_terms USING fts5vocab('temp', 'scratch', 'row')")
+        db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.words_terms USING fts5vocab('main', 'words', 'row')")
+
+    @staticmethod
+    def _tokens(db: sqlite3.Connection, text: str) -> list[str]:
+        """The words of `text` as the full-text index stores them (folded case and accents), by SQLite's
+        own tokeniser: no second implementation to disagree with it."""
+        db.execute("INSERT INTO temp.scratch (rowid, text) VALUES (1, ?)", (text,))
+        tokens = [term for term, in db.execute("SELECT term FROM temp.scratch_terms")]
+        db.execute("DELETE FROM temp.scratch WHERE rowid = 1")
+        return tokens
 
     def close(self) -> None:
         for db in self._connections:
@@ -110,26 +148,37 @@ class CaseIndex:
     def rebuild(self, entries) -> None:
         """Empty the index and fill it from (seq, entry) pairs, in one transaction."""
         with self._transaction() as db:
-            for table in ("deadlines", "cases", "words"):
+            for table in ("feed_events", "feed_cases", "deadlines", "cases", "words", "terms"):
                 db.execute(f"DELETE FROM {table}")
             for seq, entry in entries:
-                self._insert(db, seq, entry)
+                self._insert(db, seq, entry, terms=False)
+            self._fill_terms(db)  # once for all: quicker than case by case
         self.purge()  # nothing of what was there before (an erased text, say) stays in the file
+
+    @staticmethod
+    def _fill_terms(db: sqlite3.Connection) -> None:
+        """`terms` := every word `words` holds (reads the whole full-text index: a rebuild, an erasure)."""
+        db.execute("DELETE FROM terms")
+        db.execute("INSERT INTO terms (term) SELECT term FROM temp.words_terms")
+        db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('terms', 'complete')")
 
     @staticmethod
     def _delete(db: sqlite3.Connection, seq: int) -> None:
         if db.execute("DELETE FROM cases WHERE seq = ?", (seq,)).rowcount:
             db.execute("DELETE FROM words WHERE rowid = ?", (seq,))
 
-    @staticmethod
-    def _insert(db: sqlite3.Connection, seq: int, entry: dict) -> None:
+    @classmethod
+    def _insert(cls, db: sqlite3.Connection, seq: int, entry: dict, terms: bool = True) -> None:
         db.execute("INSERT INTO cases (seq, id, kind, status, platform, permalink, text_sha256, author_url, queued, "
                    "unstamped, summary) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                    (seq, entry["id"], entry["kind"], entry["status"], entry.get("platform"), entry.get("permalink"),
                     entry.get("text_sha256"), entry.get("author_url"), bool(entry.get("queued")),
                     bool(entry.get("unstamped")), json.dumps(entry["summary"], ensure_ascii=False, separators=(",", ":"))))
-        db.execute("INSERT INTO words (rowid, text, author) VALUES (?, ?, ?)",
-                   (seq, entry.get("text") or "", entry.get("author") or ""))
+        words = (entry.get("text") or "", entry.get("author") or "")
+        db.execute("INSERT INTO words (rowid, text, author) VALUES (?, ?, ?)", (seq, *words))
+        if terms:  # a word no case holds any more stays until the next purge: it matches nothing
+            db.executemany("INSERT OR IGNORE INTO terms (term) VALUES (?)",
+                           [(term,) for term in cls._tokens(db, " ".join(words))])
         db.executemany("INSERT INTO deadlines (seq, due) VALUES (?, ?)",
                        [(seq, due) for due in sorted(set(entry.get("dues", [])))])
 
@@ -189,7 +238,7 @@ class CaseIndex:
             params.append(before)
         source = "cases c"
         if q is not None:
-            match = fts_query(q)
+            match = self._match(q)
             if match is None:
                 return [], None
             source = "words w JOIN cases c ON c.seq = w.rowid"
@@ -214,12 +263,48 @@ class CaseIndex:
                 seen.add(case_id)
                 yield json.loads(summary)
 
+    # -- the deadlines feed's events, written once per case and kept until the case changes ---------------
+    # `feed` names one feed: the event format's version, the language and the link's base. A case's rows go
+    # with it whenever it is put again (ON DELETE CASCADE), so what is kept is always of its current record.
+
+    def feed_missing(self, feed: str, since: str, until: str):
+        """(seq, summary JSON) of the cases with a deadline due from `since` to before `until` whose events
+        for `feed` are not kept yet."""
+        return self._db().execute(
+            "SELECT DISTINCT c.seq, c.summary FROM deadlines d JOIN cases c ON c.seq = d.seq "
+            "WHERE d.due >= ? AND d.due < ? AND NOT EXISTS "
+            "(SELECT 1 FROM feed_cases f WHERE f.feed = ? AND f.seq = d.seq)", (since, until, feed)).fetchall()
+
+    def keep_feed_events(self, feed: str, cases: dict, version: str) -> None:
+        """Keep each case's events: {seq: (the summary JSON they were written from, [(due, event bytes)])}.
+        A case whose summary is no longer that one (it changed meanwhile) is skipped. Events of another
+        `version` are dropped first."""
+        with self._transaction() as db:
+            if db.execute("SELECT value FROM meta WHERE key = 'feed_version'").fetchone() != (version,):
+                db.execute("DELETE FROM feed_events")
+                db.execute("DELETE FROM feed_cases")
+                db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('feed_version', ?)", (version,))
+            for seq, (summary, events) in cases.items():
+                if db.execute("SELECT summary FROM cases WHERE seq = ?", (seq,)).fetchone() != (summary,):
+                    continue
+                db.execute("INSERT OR REPLACE INTO feed_cases (seq, feed) VALUES (?, ?)", (seq, feed))
+                db.executemany("INSERT INTO feed_events (seq, feed, due, body) VALUES (?, ?, ?, ?)",
+                               [(seq, feed, due, body) for due, body in events])
+
+    def feed_events(self, feed: str, since: str, until: str) -> list[bytes]:
+        """The kept events due from `since` to before `until`, by due date (then in the order cases came)."""
+        return [body for body, in self._db().execute(
+            "SELECT body FROM feed_events WHERE feed = ? AND due >= ? AND due < ? ORDER BY due, seq, rowid",
+            (feed, since, until))]
+
     def purge(self) -> None:
         """After an erasure: no trace of deleted text may stay in the file. secure_delete zeroes freed
         pages; "optimize" merges the full-text segments (dropping the deleted words' entries); the WAL
         checkpoint writes everything back and empties the log."""
         db = self._db()
         db.execute("INSERT INTO words (words) VALUES ('optimize')")
+        with self._transaction() as db:
+            self._fill_terms(db)  # the erased text's words go from `terms` too
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def ids(self, flag: str) -> list[str]:
@@ -240,6 +325,25 @@ class CaseIndex:
 
     def count(self) -> int:
         return self._db().execute("SELECT COUNT(*) FROM cases").fetchone()[0]
+
+
+    def _match(self, q: str) -> str | None:
+        """The FTS5 query for a user's words (`fts_query`), each prefix spelt out as the words it stands for
+        (EXPANDED_TERMS). None: no words, or a word that no case holds, so nothing can match."""
+        db = self._db()
+        parts = []
+        for word in WORD.findall(q):
+            for token in self._tokens(db, word):
+                terms = [term for term, in db.execute(
+                    "SELECT term FROM terms WHERE term >= ? AND term < ? ORDER BY term LIMIT ?",
+                    (token, token + "\U0010ffff", EXPANDED_TERMS + 1))]
+                if not terms:
+                    return None
+                if len(terms) > EXPANDED_TERMS:
+                    parts.append(fts_query(token))
+                else:
+                    parts.append("(" + " OR ".join('"' + term.replace('"', '""') + '"' for term in terms) + ")")
+        return " AND ".join(parts) or None
 
 
 def fts_query(text: str) -> str | None:

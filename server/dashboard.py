@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta, timezone
 from urllib.parse import urlencode
 
 from flask import (Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request,
-                   session, url_for)
+                   send_file, session, url_for)
 
 from . import i18n, security
 from .domain import cases, legal, schemas
@@ -282,9 +282,9 @@ def document(case_id: str, document: str):
 @bp.get("/calendar.ics")
 def calendar_file():
     """The deadlines feed as a one-off download, for calendar services that cannot reach this computer."""
-    feed = deadline_service.feed(get_store(), g.lang, request.host_url.rstrip("/"))
-    return Response(feed, mimetype="text/calendar",
-                    headers={"Content-Disposition": 'attachment; filename="testimone-deadlines.ics"'})
+    feed, etag = deadline_service.kept_feed(get_store(), g.lang, request.host_url.rstrip("/"))
+    return send_file(feed, mimetype="text/calendar", etag=etag, as_attachment=True,
+                     download_name="testimone-deadlines.ics", max_age=None)
 
 
 @bp.get("/authors")

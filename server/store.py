@@ -54,6 +54,7 @@ STOPPED = "stopped"
 JOURNAL_LIMIT = 1 << 20  # bytes: past this the journal is folded (its changes are in the record files already)
 INDEX = "index.sqlite3"
 AUDIT = "audit.log"
+FEEDS = "feeds"  # the deadlines feed as last served, one file per version (derived: services/deadlines.py)
 VERIFIED = "verified.sqlite3"  # what the last verify found intact (server/verify_marks.py): derived
 TOKEN = "token"
 LOGIN = "login"
@@ -1011,6 +1012,46 @@ class Store(CaseFiles):
     def by_author(self, profile_url: str) -> "list[dict]":
         """Summaries of every case of one author profile, newest first."""
         return self._index.by_author(profile_url)
+
+    # -- the deadlines feed (server/services/deadlines.py): its events kept in the index, its file -----------
+
+    def feed_missing(self, feed: str, since: str, until: str) -> "list[tuple[int, str]]":
+        """(seq, summary JSON) of the cases with a deadline in [since, until) whose `feed` events are not kept."""
+        return self._index.feed_missing(feed, since, until)
+
+    def keep_feed_events(self, feed: str, cases: dict, version: str) -> bool:
+        """Keep cases' feed events ({seq: (summary JSON, [(due, bytes)])}, CaseIndex.keep_feed_events) under
+        the store lock, so that a case written meanwhile is skipped. False if the index could not take them."""
+        with self._lock:
+            try:
+                self._index.keep_feed_events(feed, cases, version)
+                return True
+            except sqlite3.Error as error:  # derived and optional: the feed is written without them
+                log.warning("the deadlines feed's events could not be kept in the case index (%s)", error)
+                return False
+
+    def feed_events(self, feed: str, since: str, until: str) -> "list[bytes]":
+        return self._index.feed_events(feed, since, until)
+
+    def write_feed(self, name: str, data: bytes, keep=()) -> None:
+        """Keep a built feed as feeds/<name> (derived data, not synced: rebuilt when missing); of the
+        other files there, only those named in `keep` stay."""
+        folder = self.data_dir / FEEDS
+        folder.mkdir(exist_ok=True)
+        for old in os.listdir(folder):
+            if old != name and old not in keep:
+                _remove(folder / old)  # a reader that opened it still reads it whole (POSIX)
+        if not (folder / name).exists():
+            tmp = folder / f".{name}.tmp"
+            tmp.write_bytes(data)
+            os.replace(tmp, folder / name)
+
+    def open_feed(self, name: str):
+        """The kept feed's file, open for reading (the caller closes it), or None if it is gone."""
+        try:
+            return open(self.data_dir / FEEDS / name, "rb")
+        except FileNotFoundError:
+            return None
 
     def changes(self) -> int:
         """How many writes this store has committed since it opened: equal numbers, same records."""

@@ -106,6 +106,7 @@ class LocalClient(FlaskClient):
 
     def open(self, *args, **kwargs):
         kwargs.setdefault("base_url", f"http://{HOST}")
+        kwargs.setdefault("buffered", True)  # read whole and closed, as a server does (a feed is sent from a file)
         headers = Headers(kwargs.pop("headers", None))
         headers.setdefault("Authorization", f"Bearer {TOKEN}")
         kwargs["headers"] = headers

@@ -88,6 +88,8 @@ FILES_ELSEWHERE = {
     "server.services.documents": {".mkdir(", ".write_bytes("},  # render-samples writes into the folder the user names
     "server.cli": {".write_bytes("},  # `testimone export x.zip` writes the zip the user names
     "server.trust.timestamps": {".read_bytes("},  # TESTIMONE_TSA_CA_FILE, a certificate file the user names
+    "server.render.ics": {".read_bytes("},  # its own source, the deadline rules, the catalogues (package): the
+    # version of the feed events the index keeps
 }
 
 

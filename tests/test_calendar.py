@@ -125,15 +125,115 @@ def test_a_feed_of_many_deadlines_parses_back_whole(client):
 def test_an_unchanged_feed_is_kept_and_a_client_that_has_it_gets_304(client, pinned_today, monkeypatch):
     first_case = create(client)
     first = client.get("/api/deadlines.ics")
-    built, real = [], ics.deadlines_feed
-    monkeypatch.setattr(ics, "deadlines_feed", lambda *args: built.append(args) or b"rebuilt")
+    built, real = [], ics.head
+    monkeypatch.setattr(ics, "head", lambda *args: built.append(args) or b"rebuilt")
     again = client.get("/api/deadlines.ics")
     assert again.data == first.data and built == []  # nothing changed: the kept feed, not a new build
     assert client.get("/api/deadlines.ics", headers={"If-None-Match": first.headers["ETag"]}).status_code == 304
-    monkeypatch.setattr(ics, "deadlines_feed", real)
+    monkeypatch.setattr(ics, "head", real)
     second_case = create(client)  # a write: the feed is built again and carries it
     changed = client.get("/api/deadlines.ics", headers={"If-None-Match": first.headers["ETag"]})
     assert changed.status_code == 200 and changed.headers["ETag"] != first.headers["ETag"]
     assert set(events(Calendar.from_ical(changed.data))) == {f"{first_case}-querela@testimone.localhost",
                                                              f"{second_case}-querela@testimone.localhost"}
     assert client.get("/api/deadlines.ics", query_string={"lang": "en"}).data != changed.data
+
+
+def written_events(monkeypatch):
+    """Record the events the server writes (rather than reads back from the case index)."""
+    written, real = [], ics.event
+    monkeypatch.setattr(ics, "event", lambda record, deadline, *rest: written.append(
+        (record["id"], deadline["kind"])) or real(record, deadline, *rest))
+    return written
+
+
+def test_events_are_written_once_and_kept_until_their_case_changes(client, monkeypatch):
+    first, second = create(client), create(client, known_since="2022-06-01")
+    written = written_events(monkeypatch)
+    before = feed(client)
+    # Every open deadline of a case is written, also those beyond the feed's year (kept for later days).
+    assert sorted(written) == sorted([(first, "querela"), (first, "civil_damages"), (second, "civil_damages")])
+    written.clear()
+    third = create(client)  # a write: the feed is built again, writing only the new case's events
+    after = events(feed(client))
+    assert sorted(written) == [(third, "civil_damages"), (third, "querela")]
+    assert set(after) == set(events(before)) | {f"{third}-querela@testimone.localhost"}
+    # A case that changes has its events written again, from its new record.
+    written.clear()
+    client.post(f"/api/captures/{first}/actions", json={"type": "complaint_filed", "date": "2026-11-23"})
+    assert set(events(feed(client))) == set(after) - {f"{first}-querela@testimone.localhost"}
+    assert written == []  # its querela is met; its civil damages are years away: written when within the year
+    client.post(f"/api/captures/{second}/actions", json={"type": "removal_demand_sent", "date": "2026-11-23"})
+    found = events(feed(client))
+    assert sorted(written) == [(second, "civil_damages"), (second, "removal_demand")]
+    assert f"{second}-removal_demand@testimone.localhost" in found
+    # Kept events survive a restart: a new process builds the feed without writing them again.
+    from conftest import LocalClient
+    from server import create_app
+    written.clear()
+    client.application.extensions["testimone.store"].close()
+    restarted = create_app({**client.application.config})
+    restarted.test_client_class = LocalClient
+    try:
+        assert restarted.test_client().get("/api/deadlines.ics").data.count(b"BEGIN:VEVENT") == len(found)
+        assert written == []
+    finally:
+        restarted.extensions["testimone.store"].close()
+
+
+def test_a_case_written_while_its_events_are_written_is_not_kept_stale(client, monkeypatch):
+    from server.services import cases
+    case_id = create(client)
+    real, raced = ics.event, []
+
+    def event_then_a_write(record, deadline, *rest):
+        if not raced:  # the owner files the complaint while the feed is being written
+            raced.append(True)
+            cases.record_action(client.application.extensions["testimone.store"], case_id,
+                                {"type": "complaint_filed", "date": "2026-11-23"})
+        return real(record, deadline, *rest)
+
+    monkeypatch.setattr(ics, "event", event_then_a_write)
+    assert events(feed(client)) == {}  # the event written from the old record was not kept, nor served
+    assert events(feed(client)) == {}
+
+
+def test_when_the_index_cannot_keep_events_the_feed_is_written_whole(client, monkeypatch):
+    from server.store import Store
+    case_id = create(client)
+    monkeypatch.setattr(Store, "keep_feed_events", lambda *args: False)  # a full disk, say
+    assert set(events(feed(client))) == {f"{case_id}-querela@testimone.localhost"}
+
+
+def test_kept_events_of_another_version_are_not_used(client, monkeypatch):
+    case_id = create(client)
+    feed(client)
+    written = written_events(monkeypatch)
+    monkeypatch.setattr(ics, "version", lambda: "another")  # new wording in the catalogues, say
+    create(client)  # any write: the feed is built again
+    feed(client)
+    assert (case_id, "querela") in written
+
+
+def test_the_window_moves_with_the_day_without_writing_events_again(client, monkeypatch, pinned_today):
+    from server.domain import schemas
+    case_id = create(client, known_since="2022-06-01")  # civil damages due 2027-06-01, querela long missed
+    create(client)  # querela due 2027-02-22
+    feed(client)
+    written = written_events(monkeypatch)
+    monkeypatch.setattr(schemas, "today_in_italy", lambda: date(2027, 3, 1))  # past the querela's due date
+    assert set(events(feed(client))) == {f"{case_id}-civil_damages@testimone.localhost"}
+    assert written == []
+
+
+def test_the_feed_is_sent_from_one_kept_file(client, tmp_path):
+    data_dir = tmp_path / "data"
+    create(client)
+    first = client.get("/api/deadlines.ics")
+    files = list((data_dir / "feeds").iterdir())
+    assert [f.read_bytes() for f in files] == [first.data]
+    create(client)
+    second = client.get("/api/deadlines.ics")
+    english = client.get("/api/deadlines.ics", query_string={"lang": "en"})
+    kept = sorted(f.read_bytes() for f in (data_dir / "feeds").iterdir())
+    assert kept == sorted([second.data, english.data])  # the older one is gone; each language has its file

@@ -3,8 +3,9 @@ import threading
 
 import pytest
 from conftest import crash
+from hypothesis import HealthCheck, given, settings, strategies as st
 
-from server.case_index import CaseIndex, fts_query
+from server.case_index import EXPANDED_TERMS, CaseIndex, fts_query
 
 
 def entry(n, kind="offence", status="documented", platform="facebook", text=None, author=None, dues=()):
@@ -303,4 +304,47 @@ def test_an_index_of_an_older_layout_is_rebuilt(tmp_path):
     reopened = Store(tmp_path, initial_state=initial_state)
     assert [r["id"] for r in reopened.list(q="vecchio")[0]] == [case_id]
     assert reopened.ids("queued") == [case_id] and reopened.ids("unstamped") == [case_id]
+    reopened.close()
+
+
+WORDS = ["pizza", "pizzaiolo", "pizzeria", "città", "Città", "cittadino", "perché", "perche", "l'uomo", "uomo",
+         "naïve", "straße", "CUOCO", "cuoc", "2026", "è", "e", "🙂", "Ærø", "c'è"]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(texts=st.lists(st.lists(st.sampled_from(WORDS), max_size=6).map(" ".join), min_size=1, max_size=12),
+       query=st.lists(st.sampled_from(WORDS + ["p", "pi", "citt", "ù", "zz"]), min_size=1, max_size=3).map(" ".join))
+def test_a_spelt_out_prefix_finds_exactly_what_the_prefix_query_finds(tmp_path_factory, texts, query):
+    """The lookup in `terms` changes the speed of a search, never its answer: the same cases as FTS5's own
+    prefix query, for words with accents, apostrophes, case, digits and emoji."""
+    index = CaseIndex(tmp_path_factory.mktemp("index") / "index.sqlite3")
+    try:
+        for n, text in enumerate(texts, start=1):
+            index.put(n, entry(n, text=text, author="Persona"))
+        if len(texts) > 2:
+            index.put(2, entry(2, text="sostituito"))  # a replaced text: its words stay in `terms`, harmlessly
+        match = fts_query(query)
+        expected = [] if match is None else [seq for seq, in index._db().execute(
+            "SELECT rowid FROM words WHERE words MATCH ? ORDER BY rowid DESC", (match,))]
+        assert [summary["n"] for summary in index.page(q=query, limit=100)[0]] == expected
+    finally:
+        index.close()
+
+
+def test_a_prefix_of_very_many_words_is_still_answered(index):
+    for n in range(1, EXPANDED_TERMS + 11):
+        index.put(n, entry(n, text=f"parola{n:03d} comune"))
+    assert len(index.page(q="parola", limit=500)[0]) == EXPANDED_TERMS + 10
+    assert ids(index.page(q="parola07")[0]) == [74, 73, 72, 71, 70]
+
+
+def test_an_index_from_before_the_word_list_gets_it_when_opened(tmp_path):
+    index = CaseIndex(tmp_path / "index.sqlite3")
+    index.put(1, entry(1, text="Il cuoco è un incapace."))
+    with index._transaction() as db:  # as an older version left it
+        db.execute("DROP TABLE terms")
+        db.execute("DELETE FROM meta WHERE key = 'terms'")
+    index.close()
+    reopened = CaseIndex(tmp_path / "index.sqlite3")
+    assert ids(reopened.page(q="cuoc incap")[0]) == [1]
     reopened.close()

@@ -8,11 +8,16 @@ the library spent about 1.1 ms per event (half of it folding lines one character
 a feed of a few thousand open deadlines take seconds (docs/performance.md). The tests read every feed
 back with `icalendar`, so what is written here is checked against an independent parser.
 """
+import hashlib
 from datetime import date, datetime, timedelta, timezone
+from functools import lru_cache
+from pathlib import Path
+
+import holidays
 
 from .. import i18n
 from ..domain import legal
-from ..domain.vocabulary import label
+from ..domain.vocabulary import LANGUAGES, label
 
 REMINDER_DAYS = (14, 7)  # docs/legal.md: remind at D-14 and D-7
 TEXT_ESCAPES = str.maketrans({"\\": "\\\\", ";": "\\;", ",": "\\,", "\n": "\\n", "\r": ""})
@@ -37,29 +42,56 @@ def fold(line: str) -> bytes:
     return b"\r\n ".join(lines) + b"\r\n"
 
 
-def deadlines_feed(deadlines, lang: str, base_url: str) -> bytes:
-    """The feed of (record, open deadline) pairs, read one at a time (server/services/deadlines.py picks them)."""
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    feed = bytearray()
+def version() -> str:
+    """What a kept event's text depends on besides its case: this module, the deadline rules and their
+    words (the catalogues), and the holiday calendar. Kept events of another version are not used."""
+    return _version()
+
+
+@lru_cache(maxsize=1)
+def _version() -> str:
+    here = Path(__file__).resolve()
+    digest = hashlib.sha256(f"holidays {holidays.__version__}".encode())
+    for path in (here, here.parent.parent / "domain" / "legal.py", here.parent.parent / "domain" / "kinds.py",
+                 *(i18n.po_path(lang) for lang in LANGUAGES)):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def head(lang: str) -> bytes:
+    """The calendar's opening lines, before its events."""
     lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//Testimone//Deadlines//IT", "CALSCALE:GREGORIAN",
              f"X-WR-CALNAME:{text(i18n.text('calendar', 'title', lang))}",
              # How often subscribed clients should refresh (RFC 7986, and the older name Outlook and Google read).
              "REFRESH-INTERVAL;VALUE=DURATION:PT1H", "X-PUBLISHED-TTL:PT1H"]
-    for record, deadline in deadlines:
-        due = date.fromisoformat(deadline["due"])
-        link = f"{base_url}/cases/{record['id']}"
-        category = label(legal.CATEGORY_LABELS, record["offence"]["category"], lang)
-        summary = text(f"{label(legal.LABELS, deadline['kind'], lang)} — {i18n.text('calendar', 'case', lang)} {record['id'][-6:]} "
-                       f"({category})")
-        description = text("\n".join([legal.explain(deadline, lang), deadline["basis"], link, legal.DISCLAIMER[lang]]))
-        lines += ["BEGIN:VEVENT", f"UID:{record['id']}-{deadline['kind']}@testimone.localhost", f"DTSTAMP:{stamp}",
-                  f"DTSTART;VALUE=DATE:{due:%Y%m%d}", f"DTEND;VALUE=DATE:{due + timedelta(days=1):%Y%m%d}",
-                  f"SUMMARY:{summary}", f"DESCRIPTION:{description}", f"URL:{link}", "TRANSP:TRANSPARENT"]
-        for days in REMINDER_DAYS:
-            lines += ["BEGIN:VALARM", "ACTION:DISPLAY", f"DESCRIPTION:{summary}", f"TRIGGER:-P{days}D", "END:VALARM"]
-        lines.append("END:VEVENT")
-        feed += b"".join(fold(line) for line in lines)  # written as it goes: only one event's lines at a time
-        lines = []
-    lines.append("END:VCALENDAR")
-    feed += b"".join(fold(line) for line in lines)
-    return bytes(feed)
+    return b"".join(fold(line) for line in lines)
+
+
+TAIL = fold("END:VCALENDAR")
+
+
+def event(record: dict, deadline: dict, lang: str, base_url: str, stamp: datetime) -> bytes:
+    """One open deadline as an all-day event with two reminders. `stamp` (DTSTAMP) is when the event was
+    written: in a published feed (no METHOD) it says when its information was last revised (RFC 5545
+    §3.8.7.2), so an event written once and kept keeps its stamp."""
+    due = date.fromisoformat(deadline["due"])
+    link = f"{base_url}/cases/{record['id']}"
+    category = label(legal.CATEGORY_LABELS, record["offence"]["category"], lang)
+    summary = text(f"{label(legal.LABELS, deadline['kind'], lang)} — {i18n.text('calendar', 'case', lang)} {record['id'][-6:]} "
+                   f"({category})")
+    description = text("\n".join([legal.explain(deadline, lang), deadline["basis"], link, legal.DISCLAIMER[lang]]))
+    lines = ["BEGIN:VEVENT", f"UID:{record['id']}-{deadline['kind']}@testimone.localhost",
+             f"DTSTAMP:{stamp.astimezone(timezone.utc):%Y%m%dT%H%M%SZ}",
+             f"DTSTART;VALUE=DATE:{due:%Y%m%d}", f"DTEND;VALUE=DATE:{due + timedelta(days=1):%Y%m%d}",
+             f"SUMMARY:{summary}", f"DESCRIPTION:{description}", f"URL:{link}", "TRANSP:TRANSPARENT"]
+    for days in REMINDER_DAYS:
+        lines += ["BEGIN:VALARM", "ACTION:DISPLAY", f"DESCRIPTION:{summary}", f"TRIGGER:-P{days}D", "END:VALARM"]
+    lines.append("END:VEVENT")
+    return b"".join(fold(line) for line in lines)
+
+
+def deadlines_feed(deadlines, lang: str, base_url: str) -> bytes:
+    """A whole feed of (record, open deadline) pairs, written now (the server keeps events instead:
+    server/services/deadlines.py)."""
+    stamp = datetime.now(timezone.utc)
+    return head(lang) + b"".join(event(record, deadline, lang, base_url, stamp) for record, deadline in deadlines) + TAIL

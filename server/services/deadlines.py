@@ -3,9 +3,18 @@
 Both read the store's deadline index (cases by their soonest open deadline), never every case: the
 dashboard reads the first few, the feed the ones due within FEED_DAYS. A case's deadlines are computed
 again on reading (an open deadline turns missed with time alone).
+
+The feed is made of events written once per case and kept in the case index until the case changes
+(a case's open deadlines, due today or later, do not change with time alone: only their window in the
+feed moves). So a feed built after a write writes the events of the cases that changed and reads the
+rest; at 100,000 cases that is milliseconds where writing every event took seconds (docs/performance.md).
+The built feed is kept as a file until the next write or midnight and served from it, so that calendar
+apps polling a feed of megabytes cost neither a new build nor a copy of it in memory.
 """
 import hashlib
-from datetime import date, timedelta
+import json
+import threading
+from datetime import date, datetime, timedelta, timezone
 from itertools import islice
 
 from ..domain import kinds
@@ -19,60 +28,76 @@ from . import cases
 FEED_DAYS = 366
 
 
-def _with_open(records, today: date):
-    """(record, its open deadlines) for each case not yet settled that has any."""
-    for record in records:
-        kind = kinds.of(record)
-        if not kind.deadlines or record["status"] in kind.settled:
-            continue
-        deadlines = [d for d in kind.deadlines(record, today) if d["status"] == "open"]
-        if deadlines:
-            yield record, deadlines
-
-
-def _by_due(pairs) -> list[tuple[dict, dict]]:
-    return sorted(pairs, key=lambda item: item[1]["due"])
-
-
-def open_deadlines(store, until: date):
-    """(record, deadline) for every open deadline due before `until`, one case after the other in the order
-    of their soonest deadline; a generator, so that a feed of thousands of cases holds one at a time."""
-    today = cases.today()
-    for record, deadlines in _with_open(store.with_deadlines(today.isoformat(), until.isoformat()), today):
-        for deadline in _by_due((record, d) for d in deadlines if d["due"] < until.isoformat()):
-            yield deadline
+def _open(record: dict, today: date) -> list[dict]:
+    """The case's open deadlines as of `today`, soonest first (none once the case is settled)."""
+    kind = kinds.of(record)
+    if not kind.deadlines or record["status"] in kind.settled:
+        return []
+    return sorted((d for d in kind.deadlines(record, today) if d["status"] == "open"), key=lambda d: d["due"])
 
 
 def soonest(store, count: int) -> list[tuple[dict, dict]]:
     """The `count` soonest open deadlines. They belong to the `count` cases whose own soonest deadline
     comes first, so only those cases are read."""
     today = cases.today()
-    first = islice(_with_open(store.with_deadlines(today.isoformat()), today), count)
-    return _by_due((record, d) for record, deadlines in first for d in deadlines)[:count]
+    with_open = ((record, _open(record, today)) for record in store.with_deadlines(today.isoformat()))
+    first = islice(((record, deadlines) for record, deadlines in with_open if deadlines), count)
+    return sorted(((record, d) for record, deadlines in first for d in deadlines), key=lambda item: item[1]["due"])[:count]
 
 
-def feed(store, lang: str, base_url: str) -> bytes:
-    """The iCalendar feed of the open deadlines due within FEED_DAYS; `base_url` links back to the dashboard.
+def _events(store, feed: str, lang: str, base_url: str, today: date, until: date) -> list[bytes] | None:
+    """The feed's events, by due date: the kept ones, after writing those of the cases that have none kept
+    (new or changed since). None if the index cannot keep them (a full disk)."""
+    since, until = today.isoformat(), until.isoformat()
+    for _ in range(5):  # a case written while its events were being written is written again
+        missing = store.feed_missing(feed, since, until)
+        if not missing:
+            return store.feed_events(feed, since, until)
+        stamp = datetime.now(timezone.utc)
+        written = {}
+        for seq, summary in missing:
+            record = json.loads(summary)
+            written[seq] = summary, [(d["due"], ics.event(record, d, lang, base_url, stamp)) for d in _open(record, today)]
+        if not store.keep_feed_events(feed, written, ics.version()):
+            return None
+    return None  # written to all the time: the feed is written whole instead
+
+
+def _write_whole(store, lang: str, base_url: str, today: date, until: date) -> bytes:
+    """The feed written event by event, nothing kept (when the index cannot keep events)."""
+    pairs = ((record, d) for record in store.with_deadlines(today.isoformat(), until.isoformat())
+             for d in _open(record, today) if d["due"] < until.isoformat())
+    return ics.deadlines_feed(sorted(pairs, key=lambda pair: pair[1]["due"]), lang, base_url)
+
+
+def kept_feed(store, lang: str, base_url: str):
+    """The iCalendar feed of the open deadlines due within FEED_DAYS (`base_url` links back to the
+    dashboard) as (an open file, its entity tag); the caller closes the file.
 
     Calendar apps poll the feed (hourly, as it asks): the same store, unchanged, on the same day, gives
-    the same feed, so it is built once and kept until a write or midnight (at 100,000 cases a build
-    takes seconds, a kept feed milliseconds; docs/performance.md)."""
-    return kept_feed(store, lang, base_url)[0]
-
-
-def kept_feed(store, lang: str, base_url: str) -> tuple[bytes, str]:
-    """`feed` and its entity tag (a hash of it, computed once: the feed may be megabytes)."""
+    the same feed, so it is built once and kept until a write or midnight."""
     if lang not in LANGUAGES:
         raise Invalid("lang", "lang.unknown")
     today = cases.today()
     key = (id(store), store.changes(), today, lang, base_url)
-    if _kept.get(key) is None:
-        until = today + timedelta(days=FEED_DAYS)
-        built = ics.deadlines_feed(open_deadlines(store, until), lang, base_url)
-        for stale in [k for k in _kept if k[:3] != key[:3]]:  # other stores, older writes, other days
-            del _kept[stale]
-        _kept[key] = built, hashlib.sha256(built).hexdigest()[:32]
-    return _kept[key]
+    with _lock:
+        kept = _kept.get(key)
+        handle = store.open_feed(kept[0]) if kept else None
+        if handle is None:
+            until = today + timedelta(days=FEED_DAYS)
+            feed = f"{ics.version()}|{lang}|{base_url}"
+            events = _events(store, feed, lang, base_url, today, until)
+            data = (ics.head(lang) + b"".join(events) + ics.TAIL if events is not None
+                    else _write_whole(store, lang, base_url, today, until))
+            etag = hashlib.sha256(data).hexdigest()[:32]
+            for stale in [k for k in _kept if k[:3] != key[:3]]:  # other stores, older writes, other days
+                del _kept[stale]
+            name = f"deadlines-{etag}.ics"
+            store.write_feed(name, data, keep={kept_name for kept_name, _ in _kept.values()})
+            _kept[key] = name, etag
+            handle = store.open_feed(name)
+        return handle, _kept[key][1]
 
 
+_lock = threading.Lock()  # one build at a time: polls that come together wait for it, they do not each build
 _kept: dict = {}
