@@ -8,7 +8,9 @@ directory is kept under `benchmarks/.cache/` (keyed by size, the store's LAYOUT 
 copied for each run, so only the first run at a size pays for it.
 
 The workload (fixed seed): a third testimonials, offences spread over every category and platform,
-texts from a list of common words with one rare word in about 1 case in 5,000, posting dates (and so
+texts from a list of common words with one rare word in about 1 case in 5,000 (1 match at 1,000 cases, 20
+at 100,000) and one "needle" in the same 3 cases at every size (a name: the same answer at every size),
+posting dates (and so
 open civil-damages deadlines) spread over five years.
 
 Then the real server (`python -m server serve`, waitress) starts on a copy, and beside it a bare Flask
@@ -17,7 +19,7 @@ they see the same machine noise. Reported per size:
 
   startup    seconds from process start to the first answered list page
   list       GET /api/captures?limit=50 (page 1), and a far page: up to page 1,000 (cursor walked beforehand)
-  kind=      GET /api/captures?kind=offence;  q= common / rare word
+  kind=      GET /api/captures?kind=offence;  q= common / rare word / needle
   dashboard  GET / (the case list page), when the server lets this benchmark in without a login
   ics first  GET /api/deadlines.ics, the first time ever in this data directory: every event written
              (once: they are kept in the case index; size of the answer too)
@@ -34,6 +36,7 @@ import base64
 import functools
 import hashlib
 import http.client
+import inspect
 import io
 import json
 import os
@@ -55,6 +58,8 @@ TOKEN = "benchmark-token-0123456789"
 COMMON = ("servizio cena pizza camerieri conto prenotazione tavolo dolce vino menu attesa cucina prezzo "
           "gentile lento sporco buono pessimo ottimo personale parcheggio terrazza pesce carne").split()
 RARE = "zafferanoviola"
+NEEDLE = "ermenegildo"
+NEEDLE_CASES = (17, 517, 917)
 CATEGORIES = ["insult", "defamation", "threat_or_blackmail", "fake_review", "harassment", "other"]
 PLATFORMS = {"facebook": "https://www.facebook.com/trattoria.demo/posts/pfbid0Demo{n}?comment_id={n}",
              "tripadvisor": "https://www.tripadvisor.it/ShowUserReviews-g1-d2-r{n}-Trattoria_Demo.html",
@@ -86,6 +91,8 @@ def capture_body(n: int, rng: random.Random, today) -> dict:
     words = [rng.choice(COMMON) for _ in range(rng.randrange(25, 90))]
     if n % 5000 == 17:
         words.insert(rng.randrange(len(words)), RARE)
+    if n in NEEDLE_CASES:
+        words.insert(rng.randrange(len(words)), NEEDLE)
     posted = today - timedelta(days=rng.randrange(1, 5 * 365))
     url = PLATFORMS[platform].format(n=n)
     html = "<div role='article' aria-label='Commento di Persona {n}'>" + " ".join(words) + "</div>"
@@ -127,7 +134,10 @@ def source_hash() -> str:
                ROOT / "server" / "domain" / "schemas.py", ROOT / "server" / "domain" / "kinds.py",
                ROOT / "server" / "domain" / "integrity.py"]
     digest.update(f"layout {store.LAYOUT}".encode())
-    for path in [Path(__file__), *sorted(shaping)]:
+    # Of this file, the workload only (editing how it measures must not cost a new fill either).
+    digest.update("".join(inspect.getsource(part) for part in (capture_body, fill, tiny_png)).encode())
+    digest.update(json.dumps([COMMON, RARE, NEEDLE, NEEDLE_CASES, CATEGORIES, PLATFORMS]).encode())
+    for path in sorted(shaping):
         digest.update(path.read_bytes())
     return digest.hexdigest()[:12]
 
@@ -298,7 +308,8 @@ def measure(count: int, requests: int, work: Path) -> dict:
                  "list far page": "/api/captures?limit=50" + (f"&cursor={quote(cursor)}" if cursor else ""),
                  "kind=offence": "/api/captures?limit=50&kind=offence",
                  "q common": "/api/captures?limit=50&q=pizza",
-                 "q rare": f"/api/captures?limit=50&q={RARE}"}
+                 "q rare": f"/api/captures?limit=50&q={RARE}",
+                 "q needle": f"/api/captures?limit=50&q={NEEDLE}"}
         for name, path in paths.items():  # alternate with the bare endpoint: same noise for both
             result[name] = p50(real, path, requests)
             result.setdefault("bare", []).append(p50(bare_client, "/api/captures", requests))
@@ -369,7 +380,7 @@ def main() -> None:
         print("| " + " | ".join(cells) + " |")
     first, last = rows[0], rows[-1]
     print(f"\ngrowth {last['cases']:,} / {first['cases']:,}:")
-    for key in ("list", "kind=offence", "q common", "q rare"):
+    for key in ("list", "kind=offence", "q common", "q rare", "q needle"):
         if first[key] and last[key]:
             print(f"  {key}: {last[key] / first[key]:.2f}x (target <= 1.5), "
                   f"{last[key] / last['bare']:.1f}x the bare endpoint")

@@ -267,13 +267,17 @@ class CaseIndex:
     # `feed` names one feed: the event format's version, the language and the link's base. A case's rows go
     # with it whenever it is put again (ON DELETE CASCADE), so what is kept is always of its current record.
 
-    def feed_missing(self, feed: str, since: str, until: str):
-        """(seq, summary JSON) of the cases with a deadline due from `since` to before `until` whose events
-        for `feed` are not kept yet."""
-        return self._db().execute(
-            "SELECT DISTINCT c.seq, c.summary FROM deadlines d JOIN cases c ON c.seq = d.seq "
-            "WHERE d.due >= ? AND d.due < ? AND NOT EXISTS "
-            "(SELECT 1 FROM feed_cases f WHERE f.feed = ? AND f.seq = d.seq)", (since, until, feed)).fetchall()
+    def feed_missing(self, feed: str, since: str, until: str) -> list[int]:
+        """The cases (seq) with a deadline due from `since` to before `until` whose events for `feed` are not
+        kept yet."""
+        return [seq for seq, in self._db().execute(
+            "SELECT DISTINCT d.seq FROM deadlines d WHERE d.due >= ? AND d.due < ? AND NOT EXISTS "
+            "(SELECT 1 FROM feed_cases f WHERE f.feed = ? AND f.seq = d.seq) ORDER BY d.seq", (since, until, feed))]
+
+    def raw_summaries(self, seqs: list[int]) -> list[tuple[int, str]]:
+        """(seq, summary JSON) of these cases (at most a few hundred at a time)."""
+        return self._db().execute(f"SELECT seq, summary FROM cases WHERE seq IN ({','.join('?' * len(seqs))})",
+                                  seqs).fetchall()
 
     def keep_feed_events(self, feed: str, cases: dict, version: str) -> None:
         """Keep each case's events: {seq: (the summary JSON they were written from, [(due, event bytes)])}.
@@ -291,11 +295,13 @@ class CaseIndex:
                 db.executemany("INSERT INTO feed_events (seq, feed, due, body) VALUES (?, ?, ?, ?)",
                                [(seq, feed, due, body) for due, body in events])
 
-    def feed_events(self, feed: str, since: str, until: str) -> list[bytes]:
-        """The kept events due from `since` to before `until`, by due date (then in the order cases came)."""
-        return [body for body, in self._db().execute(
-            "SELECT body FROM feed_events WHERE feed = ? AND due >= ? AND due < ? ORDER BY due, seq, rowid",
-            (feed, since, until))]
+    def feed_events(self, feed: str, since: str, until: str):
+        """The kept events due from `since` to before `until`, by due date (then in the order cases came);
+        a generator: a feed of megabytes is read one event at a time."""
+        for body, in self._db().execute(
+                "SELECT body FROM feed_events WHERE feed = ? AND due >= ? AND due < ? ORDER BY due, seq, rowid",
+                (feed, since, until)):
+            yield body
 
     def purge(self) -> None:
         """After an erasure: no trace of deleted text may stay in the file. secure_delete zeroes freed

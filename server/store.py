@@ -1015,9 +1015,13 @@ class Store(CaseFiles):
 
     # -- the deadlines feed (server/services/deadlines.py): its events kept in the index, its file -----------
 
-    def feed_missing(self, feed: str, since: str, until: str) -> "list[tuple[int, str]]":
-        """(seq, summary JSON) of the cases with a deadline in [since, until) whose `feed` events are not kept."""
+    def feed_missing(self, feed: str, since: str, until: str) -> "list[int]":
+        """The cases (seq) with a deadline in [since, until) whose `feed` events are not kept."""
         return self._index.feed_missing(feed, since, until)
+
+    def raw_summaries(self, seqs) -> "list[tuple[int, str]]":
+        """(seq, summary JSON) of these cases, as the index holds them (keep_feed_events compares them)."""
+        return self._index.raw_summaries(list(seqs))
 
     def keep_feed_events(self, feed: str, cases: dict, version: str) -> bool:
         """Keep cases' feed events ({seq: (summary JSON, [(due, bytes)])}, CaseIndex.keep_feed_events) under
@@ -1030,21 +1034,31 @@ class Store(CaseFiles):
                 log.warning("the deadlines feed's events could not be kept in the case index (%s)", error)
                 return False
 
-    def feed_events(self, feed: str, since: str, until: str) -> "list[bytes]":
+    def feed_events(self, feed: str, since: str, until: str):
         return self._index.feed_events(feed, since, until)
 
-    def write_feed(self, name: str, data: bytes, keep=()) -> None:
-        """Keep a built feed as feeds/<name> (derived data, not synced: rebuilt when missing); of the
-        other files there, only those named in `keep` stay."""
+    def write_feed(self, chunks, keep=()) -> tuple[str, str]:
+        """Keep a feed, written from `chunks` (bytes) one at a time, as feeds/deadlines-<SHA-256>.ics (derived
+        data, not synced: built again when missing); of the other files there, only those named in `keep`
+        stay. Returns its name and its SHA-256."""
         folder = self.data_dir / FEEDS
         folder.mkdir(exist_ok=True)
-        for old in os.listdir(folder):
-            if old != name and old not in keep:
-                _remove(folder / old)  # a reader that opened it still reads it whole (POSIX)
-        if not (folder / name).exists():
-            tmp = folder / f".{name}.tmp"
-            tmp.write_bytes(data)
+        digest = hashlib.sha256()
+        tmp = folder / f".{threading.get_ident()}.tmp"
+        try:
+            with open(tmp, "wb") as feed:
+                for chunk in chunks:
+                    digest.update(chunk)
+                    feed.write(chunk)
+            name = f"deadlines-{digest.hexdigest()[:32]}.ics"
             os.replace(tmp, folder / name)
+        except BaseException:
+            _remove(tmp)
+            raise
+        for old in os.listdir(folder):
+            if old != name and old not in keep and not old.startswith("."):
+                _remove(folder / old)  # a reader that opened it still reads it whole (POSIX)
+        return name, digest.hexdigest()
 
     def open_feed(self, name: str):
         """The kept feed's file, open for reading (the caller closes it), or None if it is gone."""

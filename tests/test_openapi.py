@@ -31,7 +31,8 @@ schema = schemathesis.pytest.from_fixture("api_schema")
 @schema.parametrize()
 @settings(max_examples=100, deadline=None, suppress_health_check=list(HealthCheck))
 def test_api_conforms_to_its_document(case):
-    case.call_and_validate(headers=HEADERS, checks=[
+    # buffered: each response read whole and closed, as a server does (the feed is sent from a file)
+    case.call_and_validate(headers=HEADERS, buffered=True, checks=[
         not_a_server_error, status_code_conformance, content_type_conformance,
         response_schema_conformance])
 
@@ -72,7 +73,7 @@ def test_captures_survive_extreme_dates_and_nesting(case, client, store, when, n
     else:  # a valid capture but for its dates: accepted ones must also print
         case.body = make_capture(posted_at=when)
         case.body["context"]["captured_at_client"] = when
-    response = case.call(headers=HEADERS)
+    response = case.call(headers=HEADERS, buffered=True)
     case.validate_response(response, checks=[not_a_server_error, status_code_conformance])
     if response.status_code == 201:
         links = response.json()["links"]

@@ -11,7 +11,6 @@ rest; at 100,000 cases that is milliseconds where writing every event took secon
 The built feed is kept as a file until the next write or midnight and served from it, so that calendar
 apps polling a feed of megabytes cost neither a new build nor a copy of it in memory.
 """
-import hashlib
 import json
 import threading
 from datetime import date, datetime, timedelta, timezone
@@ -45,29 +44,46 @@ def soonest(store, count: int) -> list[tuple[dict, dict]]:
     return sorted(((record, d) for record, deadlines in first for d in deadlines), key=lambda item: item[1]["due"])[:count]
 
 
-def _events(store, feed: str, lang: str, base_url: str, today: date, until: date) -> list[bytes] | None:
-    """The feed's events, by due date: the kept ones, after writing those of the cases that have none kept
-    (new or changed since). None if the index cannot keep them (a full disk)."""
+BATCH = 256  # cases whose events are written and kept in one go (bounds the memory of a first build)
+
+
+def _keep_missing(store, feed: str, lang: str, base_url: str, today: date, until: date) -> bool:
+    """Write and keep the events of the cases with a deadline in the feed's window and none kept (new or
+    changed since). False if the index cannot keep them (a full disk), or writes keep coming."""
     since, until = today.isoformat(), until.isoformat()
     for _ in range(5):  # a case written while its events were being written is written again
         missing = store.feed_missing(feed, since, until)
         if not missing:
-            return store.feed_events(feed, since, until)
+            return True
         stamp = datetime.now(timezone.utc)
-        written = {}
-        for seq, summary in missing:
-            record = json.loads(summary)
-            written[seq] = summary, [(d["due"], ics.event(record, d, lang, base_url, stamp)) for d in _open(record, today)]
-        if not store.keep_feed_events(feed, written, ics.version()):
-            return None
-    return None  # written to all the time: the feed is written whole instead
+        for start in range(0, len(missing), BATCH):
+            written = {}
+            for seq, summary in store.raw_summaries(missing[start:start + BATCH]):
+                record = json.loads(summary)
+                written[seq] = summary, [(d["due"], ics.event(record, d, lang, base_url, stamp))
+                                         for d in _open(record, today)]
+            if not store.keep_feed_events(feed, written, ics.version()):
+                return False
+    return False
 
 
-def _write_whole(store, lang: str, base_url: str, today: date, until: date) -> bytes:
+def _whole(store, lang: str, base_url: str, today: date, until: date):
     """The feed written event by event, nothing kept (when the index cannot keep events)."""
     pairs = ((record, d) for record in store.with_deadlines(today.isoformat(), until.isoformat())
              for d in _open(record, today) if d["due"] < until.isoformat())
-    return ics.deadlines_feed(sorted(pairs, key=lambda pair: pair[1]["due"]), lang, base_url)
+    yield ics.deadlines_feed(sorted(pairs, key=lambda pair: pair[1]["due"]), lang, base_url)
+
+
+def _chunks(store, lang: str, base_url: str, today: date):
+    """The feed, in pieces: its head, each event, its tail."""
+    until = today + timedelta(days=FEED_DAYS)
+    feed = f"{ics.version()}|{lang}|{base_url}"
+    if not _keep_missing(store, feed, lang, base_url, today, until):
+        yield from _whole(store, lang, base_url, today, until)
+        return
+    yield ics.head(lang)
+    yield from store.feed_events(feed, today.isoformat(), until.isoformat())
+    yield ics.TAIL
 
 
 def kept_feed(store, lang: str, base_url: str):
@@ -84,17 +100,11 @@ def kept_feed(store, lang: str, base_url: str):
         kept = _kept.get(key)
         handle = store.open_feed(kept[0]) if kept else None
         if handle is None:
-            until = today + timedelta(days=FEED_DAYS)
-            feed = f"{ics.version()}|{lang}|{base_url}"
-            events = _events(store, feed, lang, base_url, today, until)
-            data = (ics.head(lang) + b"".join(events) + ics.TAIL if events is not None
-                    else _write_whole(store, lang, base_url, today, until))
-            etag = hashlib.sha256(data).hexdigest()[:32]
             for stale in [k for k in _kept if k[:3] != key[:3]]:  # other stores, older writes, other days
                 del _kept[stale]
-            name = f"deadlines-{etag}.ics"
-            store.write_feed(name, data, keep={kept_name for kept_name, _ in _kept.values()})
-            _kept[key] = name, etag
+            name, sha256 = store.write_feed(_chunks(store, lang, base_url, today),
+                                            keep={name for name, _ in _kept.values()})
+            _kept[key] = name, sha256[:32]
             handle = store.open_feed(name)
         return handle, _kept[key][1]
 
