@@ -201,6 +201,27 @@ def test_the_soonest_open_deadlines_come_first(store):
                                                                                  (later, "querela")]
 
 
+def feed_uids(store, lang="it") -> set[str]:
+    handle, _ = deadlines.kept_feed(store, lang, "http://127.0.0.1:8765")
+    with handle:
+        return {line.split(":", 1)[1] for line in handle.read().decode().split("\r\n") if line.startswith("UID:")}
+
+
+def test_the_feed_follows_every_change_across_restarts(backend, store):
+    """The feed's events may be kept by the backend (the embedded one keeps them in its index): whatever
+    it keeps, a changed case is never served from its old version, before or after a restart."""
+    first = capture(store, 1, offence={"category": "defamation", "known_since": "2026-11-20"})["id"]
+    second = capture(store, 2, offence={"category": "harassment", "known_since": "2026-11-20"})["id"]
+    assert feed_uids(store) == {f"{first}-querela@testimone.localhost", f"{second}-querela_stalking@testimone.localhost"}
+    cases.record_action(store, first, {"type": "complaint_filed", "date": "2026-11-23"})
+    assert feed_uids(store) == {f"{second}-querela_stalking@testimone.localhost"}
+    store = backend.restart()
+    cases.record_action(store, second, {"type": "resolved", "date": "2026-11-23"})
+    third = capture(store, 3, offence={"category": "insult", "known_since": "2026-11-22"})["id"]
+    assert feed_uids(store) == {f"{third}-querela@testimone.localhost"}
+    assert feed_uids(store, "en") == {f"{third}-querela@testimone.localhost"}
+
+
 # -- the audit chain ------------------------------------------------------------------------------------
 
 def test_every_change_is_an_audit_event_chained_to_the_one_before(store):
