@@ -237,3 +237,22 @@ def test_the_feed_is_sent_from_one_kept_file(client, tmp_path):
     english = client.get("/api/deadlines.ics", query_string={"lang": "en"})
     kept = sorted(f.read_bytes() for f in (data_dir / "feeds").iterdir())
     assert kept == sorted([second.data, english.data])  # the older one is gone; each language has its file
+
+
+def test_the_deadlines_due_soon_are_counted_without_the_feed(client, pinned_today):
+    """GET /api/deadlines: what the extension's badge shows (open deadlines within 14 days, today included)."""
+    soon = create(client, known_since="2026-08-25")  # querela due 2026-11-25 (a Wednesday): in two days
+    edge = create(client, known_since="2026-09-07")  # querela due 2026-12-07: the 14th day, included
+    create(client, known_since="2026-09-08")  # due 2026-12-08: the 15th day
+    filed = create(client, known_since="2026-08-26")
+    client.post(f"/api/captures/{filed}/actions", json={"type": "complaint_filed", "date": "2026-11-23"})
+    answer = client.get("/api/deadlines")
+    assert answer.status_code == 200
+    assert answer.json == {"within_days": 14, "count": 2, "deadlines": [
+        {"case_id": soon, "kind": "querela", "due": "2026-11-25"},
+        {"case_id": edge, "kind": "querela", "due": "2026-12-07"}]}
+    assert client.get("/api/deadlines", query_string={"within": "15"}).json["count"] == 3
+    for bad in ("0", "367", "-1", "2.5", "x", ""):
+        refused = client.get("/api/deadlines", query_string={"within": bad})
+        assert refused.status_code == 400 and refused.json["error"]["field"] == "within", bad
+    assert client.get("/api/deadlines", query_string={"days": "3"}).json["error"]["field"] == "days"

@@ -49,22 +49,16 @@ export async function fetchDocument(settings, path) {
   return new Uint8Array(await response.arrayBuffer());
 }
 
-/** Deadlines in the next `days` days, from the iCalendar feed (null when the server has none). */
-export async function countSoonDeadlines(settings, days = 14, now = new Date()) {
-  const response = await fetch(`${settings.serverUrl}/api/deadlines.ics`, { headers: headers(settings), credentials: 'omit' });
+/**
+ * How many open deadlines fall due within `days` days, today included (null when the server does not
+ * say). Asks the server's small JSON answer, not the calendar feed: the feed of a large practice is
+ * megabytes.
+ */
+export async function countSoonDeadlines(settings, days = 14) {
+  const response = await fetch(`${settings.serverUrl}/api/deadlines?within=${days}`, { headers: headers(settings), credentials: 'omit' });
   if (!response.ok) return null;
-  return countEventsWithin(await response.text(), days, now);
-}
-
-export function countEventsWithin(ics, days, now) {
-  const limit = now.getTime() + days * 86400000;
-  const today = new Date(now.getFullYear(), now.getMonth(), now.getDate()).getTime();
-  let count = 0;
-  for (const match of ics.matchAll(/^DTSTART[^:\n]*:(\d{4})(\d{2})(\d{2})/gm)) {
-    const when = new Date(Number(match[1]), Number(match[2]) - 1, Number(match[3])).getTime();
-    if (when >= today && when <= limit) count += 1;
-  }
-  return count;
+  const count = (await jsonOrNull(response))?.count;
+  return Number.isInteger(count) ? count : null;
 }
 
 /**

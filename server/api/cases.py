@@ -72,6 +72,19 @@ def author():
     return jsonify(view)
 
 
+@bp.get("/deadlines")
+def deadlines_due():
+    """Open deadlines due within `within` days (the extension's badge): a few, not the whole feed."""
+    only_parameters("within")
+    within = request.args.get("within", "14")
+    if not within.isdigit() or not 1 <= int(within) <= deadlines.FEED_DAYS:
+        raise Invalid("within", "parameter.limit", max=deadlines.FEED_DAYS)
+    due = deadlines.due_within(get_store(), int(within))
+    return jsonify({"within_days": int(within), "count": len(due),
+                    "deadlines": [{"case_id": record["id"], "kind": deadline["kind"], "due": deadline["due"]}
+                                  for record, deadline in due[:100]]})
+
+
 @bp.get("/deadlines.ics")
 @query_token_allowed
 def deadlines_ics():
@@ -138,6 +151,18 @@ OPENAPI_PATHS = {
             "properties": {"profile_url": {"type": "string"}, "names": {"type": "array"},
                            "cases": {"type": "array", "items": {"$ref": "#/components/schemas/CaseSummary"}},
                            "signals": {"type": "object"}}}),
+            **error_responses(400, 401, 403)}}},
+    "/api/deadlines": {"get": {
+        "summary": "How many open deadlines fall due within `within` days (today included), and the first 100",
+        "parameters": [{"name": "within", "in": "query", "required": False,
+                        "schema": {"type": "integer", "minimum": 1, "maximum": 366, "default": 14}}],
+        "responses": {"200": json_response("Deadlines due soon", {
+            "type": "object", "required": ["within_days", "count", "deadlines"],
+            "properties": {"within_days": {"type": "integer"}, "count": {"type": "integer"},
+                           "deadlines": {"type": "array", "maxItems": 100, "items": {
+                               "type": "object", "required": ["case_id", "kind", "due"],
+                               "properties": {"case_id": {"type": "string"}, "kind": {"type": "string"},
+                                              "due": {"type": "string", "format": "date"}}}}}}),
             **error_responses(400, 401, 403)}}},
     "/api/deadlines.ics": {"get": {
         "summary": "Every open deadline as an iCalendar feed (the token may be passed as ?token=)",

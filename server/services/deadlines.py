@@ -44,6 +44,16 @@ def soonest(store, count: int) -> list[tuple[dict, dict]]:
     return sorted(((record, d) for record, deadlines in first for d in deadlines), key=lambda item: item[1]["due"])[:count]
 
 
+def due_within(store, days: int) -> list[tuple[dict, dict]]:
+    """(record, deadline) for each open deadline due from today to `days` days ahead, both included,
+    soonest first (the extension's badge): only the cases with such a deadline are read."""
+    today = cases.today()
+    last, until = (today + timedelta(days=days)).isoformat(), (today + timedelta(days=days + 1)).isoformat()
+    pairs = [(record, d) for record in store.with_deadlines(today.isoformat(), until)
+             for d in _open(record, today) if d["due"] <= last]
+    return sorted(pairs, key=lambda pair: pair[1]["due"])
+
+
 BATCH = 256  # cases whose events are written and kept in one go (bounds the memory of a first build)
 
 

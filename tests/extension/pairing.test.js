@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { test } from 'node:test';
 import { describeOutcome } from '../../extension/options/outcome.js';
-import { pair, probe, serverStatus } from '../../extension/lib/server.js';
+import { countSoonDeadlines, pair, probe, serverStatus } from '../../extension/lib/server.js';
 
 const locale = (lang) => JSON.parse(readFileSync(new URL(`../../extension/_locales/${lang}/messages.json`, import.meta.url), 'utf8'));
 const messages = (raw) => Object.fromEntries(Object.entries(raw).map(([key, value]) => [key, value.message]));
@@ -101,5 +101,21 @@ test('the popup learns whether the business profile is still incomplete', async 
     assert.equal((await serverStatus({ ...settings, token: '' })).profileMissing, false); // not paired: unknown
   } finally {
     await testimone.close();
+  }
+});
+
+test('the badge asks how many deadlines are due soon, with the token, and shows nothing on a refusal', async () => {
+  const asked = [];
+  const { url, close } = await serve((request, response) => {
+    asked.push([request.url, request.headers.authorization]);
+    if (request.headers.authorization !== 'Bearer good') return json(response, 401, { error: { code: 'unauthorized' } });
+    json(response, 200, { within_days: 14, count: 3, deadlines: [] });
+  });
+  try {
+    assert.equal(await countSoonDeadlines({ serverUrl: url, token: 'good' }), 3);
+    assert.equal(await countSoonDeadlines({ serverUrl: url, token: 'bad' }, 7), null);
+    assert.deepEqual(asked, [['/api/deadlines?within=14', 'Bearer good'], ['/api/deadlines?within=7', 'Bearer bad']]);
+  } finally {
+    await close();
   }
 });

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CAPTURE_FIELDS, buildCaptureBody, bytesToBase64, dataUrlToBase64, deviceRect, localDay, serverIpFor, stitchPlan } from '../../extension/lib/payload.js';
-import { countEventsWithin } from '../../extension/lib/server.js';
 import { effectiveLanguage, normaliseServerUrl } from '../../extension/lib/settings.js';
 import { extractFromHtml } from '../../extension/tools/extract-saved-page.mjs';
 import { loadFixture } from './helpers.js';
@@ -64,10 +63,6 @@ describe('settings and badge helpers', () => {
     assert.equal(effectiveLanguage('en', 'it-IT'), 'en');
     assert.equal(effectiveLanguage('auto', 'it-IT'), 'it');
     assert.equal(effectiveLanguage('auto', 'de'), 'en');
-  });
-  it('countEventsWithin counts events from today to 14 days ahead', () => {
-    const ics = 'BEGIN:VEVENT\nDTSTART;VALUE=DATE:20261125\nEND:VEVENT\nBEGIN:VEVENT\nDTSTART;VALUE=DATE:20261231\nEND:VEVENT\nBEGIN:VEVENT\nDTSTART:20261120T090000Z\nEND:VEVENT\n';
-    assert.equal(countEventsWithin(ics.replace(/\n/g, '\r\n'), 14, new Date(2026, 10, 23, 12)), 1);
   });
 });
 
