@@ -15,6 +15,7 @@ import shutil
 import socket
 import ssl
 import subprocess
+import sys
 import threading
 import time
 import urllib.error
@@ -186,15 +187,19 @@ class Browser:
             f"--ip-address-space-overrides=127.0.0.1:{site_port}=public",
             "about:blank",
         ], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, **({"DISPLAY": display} if display else {})})
-        wait_until(self._devtools_up, message="Chromium's DevTools port")
-        self.browser = playwright.chromium.connect_over_cdp(f"http://127.0.0.1:{self.devtools_port}")
-        self.context = self.browser.contexts[0]
-        self.worker = wait_until(lambda: next((w for w in self.context.service_workers
-                                                if w.url.endswith("/background.js")), None),
-                                 message="the extension's service worker")
-        self.extension_id = self.worker.url.split("/")[2]
-        self.cdp = self.browser.new_browser_cdp_session()
-        self.extension = self.extension_page("options/options.html")
+        try:
+            wait_until(self._devtools_up, message="Chromium's DevTools port")
+            self.browser = playwright.chromium.connect_over_cdp(f"http://127.0.0.1:{self.devtools_port}")
+            self.context = self.browser.contexts[0]
+            self.worker = wait_until(lambda: next((w for w in self.context.service_workers
+                                                    if w.url.endswith("/background.js")), None),
+                                     message="the extension's service worker")
+            self.extension_id = self.worker.url.split("/")[2]
+            self.cdp = self.browser.new_browser_cdp_session()
+            self.extension = self.extension_page("options/options.html")
+        except BaseException:
+            self.close()  # no Chromium left running behind a failed start (it would fail a later test)
+            raise
 
     def tab_id(self, url: str) -> int:
         tabs = self.worker.evaluate("() => chrome.tabs.query({}).then(tabs => tabs.map(t => [t.id, t.url || '']))")
@@ -249,9 +254,12 @@ class Browser:
         page.goto(f"chrome-extension://{self.extension_id}/{path}")
         return page
 
+    browser = None
+
     def close(self):
         try:
-            self.browser.close()
+            if self.browser is not None:
+                self.browser.close()
         finally:
             self.process.terminate()
             self.process.wait(timeout=10)
@@ -271,7 +279,11 @@ def playwright_instance():
 def browser(playwright_instance, fixture_site, testimone, tmp_path):
     if not CHROMIUM.exists() or shutil.which("openssl") is None:
         pytest.skip("needs Debian's chromium (/usr/lib/chromium/chromium) and openssl")
-    chromium = Browser(playwright_instance, tmp_path / "profile", fixture_site)
+    try:
+        chromium = Browser(playwright_instance, tmp_path / "profile", fixture_site)
+    except AssertionError as error:  # seen in 2 of about 40 starts on a loaded CI machine: a new profile once more
+        print(f"Chromium started without its extension's service worker ({error}); starting it again", file=sys.stderr)
+        chromium = Browser(playwright_instance, tmp_path / "profile-again", fixture_site)
     chromium.storage({"serverUrl": testimone.url, "token": testimone.token, "language": "it"})
     yield chromium
     chromium.close()

@@ -178,3 +178,29 @@ def test_dialog_language_follows_the_override(browser, language, label):
     pick(browser, page, 'div[aria-label^="Commento di Ottavio"] div[dir="auto"]')
     assert page.locator('button[data-action="offence"]').inner_text() == label
     page.keyboard.press("Escape")
+
+
+def test_the_badge_counts_the_deadlines_due_within_two_weeks(browser, testimone):
+    """The toolbar badge: open deadlines due within 14 days, asked of the real server (GET /api/deadlines)."""
+    import json
+    import urllib.request
+    from datetime import date, timedelta
+
+    from conftest import make_capture
+
+    def capture(known_since: date):
+        body = make_capture("offence", offence={"category": "defamation", "known_since": known_since.isoformat()})
+        request = urllib.request.Request(f"{testimone.url}/api/captures", data=json.dumps(body).encode(), headers={
+            "Authorization": f"Bearer {testimone.token}", "Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert response.status == 201
+
+    def badge():
+        browser.extension.evaluate("chrome.runtime.sendMessage({type: 'retry'})")  # refreshes the badge
+        return browser.worker.evaluate("() => chrome.action.getBadgeText({})")
+
+    capture(date.today() - timedelta(days=85))  # the three-month querela term ends in 4 to 7 days
+    capture(date.today())  # in three months: not on the badge
+    wait_until(lambda: badge() == "1", message="the badge to show one deadline")
+    capture(date.today() - timedelta(days=84))
+    wait_until(lambda: badge() == "2", message="the badge to show two deadlines")
