@@ -1052,8 +1052,10 @@ class Store(CaseFiles):
                     feed.write(chunk)
             name = f"deadlines-{digest.hexdigest()[:32]}.ics"
             os.replace(tmp, folder / name)
-        except BaseException:
+        except BaseException as error:
             _remove(tmp)
+            if isinstance(error, OSError) and error.errno in NO_SPACE:
+                raise StoreFull(error.errno, "disk full: the deadlines feed could not be written") from error
             raise
         for old in os.listdir(folder):
             if old != name and old not in keep and not old.startswith("."):

@@ -256,3 +256,23 @@ def test_the_deadlines_due_soon_are_counted_without_the_feed(client, pinned_toda
         refused = client.get("/api/deadlines", query_string={"within": bad})
         assert refused.status_code == 400 and refused.json["error"]["field"] == "within", bad
     assert client.get("/api/deadlines", query_string={"days": "3"}).json["error"]["field"] == "days"
+
+
+def test_a_full_disk_while_writing_the_feed_is_a_507_and_leaves_no_file(client, tmp_path, monkeypatch):
+    import builtins
+    import errno
+
+    import server.store as store_module
+    create(client)
+
+    def no_space(path, mode="r", *args, **kwargs):
+        if "w" in mode and "feeds" in str(path):
+            raise OSError(errno.ENOSPC, "No space left on device (injected)")
+        return builtins.open(path, mode, *args, **kwargs)
+
+    monkeypatch.setattr(store_module, "open", no_space, raising=False)
+    answer = client.get("/api/deadlines.ics")
+    assert answer.status_code == 507 and answer.json["error"]["code"] == "insufficient_storage"
+    assert list((tmp_path / "data" / "feeds").iterdir()) == []
+    monkeypatch.delattr(store_module, "open")  # space again: the feed is written
+    assert client.get("/api/deadlines.ics").status_code == 200
