@@ -127,9 +127,31 @@ def _write_synced(path: Path, data: bytes, mode: str) -> None:
             raise
 
 
-def _write_new_file(path: Path, data: bytes) -> None:
-    """Create `path` (it must not exist: evidence is write-once) and force it to disk."""
-    _write_synced(path, data, "xb")
+def _write_new_file(path: Path, data: bytes, synced: bool = True) -> None:
+    """Create `path` (it must not exist: evidence is write-once) and, unless told, force it to disk
+    (`synced=False`: the caller syncs it with `_sync_soon` and waits for that before going on)."""
+    if synced:
+        _write_synced(path, data, "xb")
+        return
+    with open(path, "xb", opener=lambda name, flags: os.open(name, flags, 0o600)) as handle:
+        try:
+            handle.write(data)
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
+
+
+_syncing = None  # a few threads that force files to disk while the request thread goes on (`_sync_soon`)
+
+
+def _sync_soon(path: Path):
+    """Start forcing `path` to disk in another thread; the caller waits for the returned future. A capture's
+    evidence files are synced this way while it hashes them and writes the next (fsync releases the GIL)."""
+    global _syncing
+    if _syncing is None:
+        from concurrent.futures import ThreadPoolExecutor
+        _syncing = ThreadPoolExecutor(max_workers=4, thread_name_prefix="testimone-fsync")
+    return _syncing.submit(_sync, path)
 
 
 def _atomic_replace(path: Path, data: bytes) -> None:
@@ -919,16 +941,20 @@ class Store(CaseFiles):
             case_id = self._new_case_id(now)
             self._ids[case_id] = None  # reserved
         tmp, final = self.cases_dir / f".tmp-{case_id}", self.cases_dir / case_id
+        syncing = []
         try:
             tmp.mkdir()
             evidence = []
             for name, (data, media_type) in files.items():
-                _write_new_file(tmp / name, data)
+                _write_new_file(tmp / name, data, synced=False)
+                syncing.append(_sync_soon(tmp / name))  # on disk while the rest is hashed and written
                 evidence.append({"name": name, "media_type": media_type, "size": len(data),
                                  "sha256": sha256_hex(data)})
             canonical = {**fields, "id": case_id, "captured_at": iso_utc(now), "evidence": evidence}
             raw = canonical_json(canonical)
             _write_new_file(tmp / "capture.json", raw)
+            for sync in syncing:
+                sync.result()  # raises what the sync raised
             _sync(tmp)
             _publish(tmp, final)  # from here a crash is completed at start-up (Store._rebuild_case)
             record = {**canonical, **state, "sha256": sha256_hex(raw), "history": []}
@@ -940,6 +966,8 @@ class Store(CaseFiles):
                 self._next_case += 1
                 self._ids[case_id] = doc_id
         except BaseException as error:
+            for sync in syncing:
+                sync.exception()  # wait: no sync may still be running on a file removed below
             _remove_tree(tmp)
             _remove_tree(final)
             with self._lock:
