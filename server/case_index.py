@@ -17,7 +17,8 @@ import threading
 from contextlib import contextmanager
 from pathlib import Path
 
-SCHEMA = """
+TOKENISER = "unicode61 remove_diacritics 2"
+SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS cases (
     seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, kind TEXT NOT NULL, status TEXT NOT NULL,
@@ -43,7 +44,7 @@ CREATE TABLE IF NOT EXISTS feed_events (
 CREATE INDEX IF NOT EXISTS feed_events_due ON feed_events (feed, due, seq);
 CREATE INDEX IF NOT EXISTS feed_events_seq ON feed_events (seq);
 CREATE VIRTUAL TABLE IF NOT EXISTS words USING fts5 (
-    text, author, tokenize='unicode61 remove_diacritics 2');
+    text, author, tokenize='{TOKENISER}');
 CREATE TABLE IF NOT EXISTS terms (term TEXT PRIMARY KEY) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS audit_lines (offset INTEGER PRIMARY KEY, case_id TEXT, length INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS audit_lines_case ON audit_lines (case_id, offset);
@@ -52,7 +53,6 @@ CREATE INDEX IF NOT EXISTS audit_lines_case ON audit_lines (case_id, offset);
 # (offset, length, SHA-256), so a reader can tell whether the log still starts with what was indexed.
 AUDIT_STATE = ("audit_size", "audit_head_offset", "audit_head_length", "audit_head_sha256")
 WORD = re.compile(r"\w+")
-TOKENISER = "unicode61 remove_diacritics 2"
 # A query word is a prefix. FTS5 answers a prefix by merging the whole posting list of every word that
 # starts with it before it can stop at a page (13 ms for a word in most of 100,000 cases); one exact word,
 # or a few joined by OR, it reads lazily from the newest match down and stops at the page (0.02 ms). So a
@@ -150,10 +150,10 @@ class CaseIndex:
         with self._transaction() as db:
             for table in ("feed_events", "feed_cases", "deadlines", "cases", "words", "terms"):
                 db.execute(f"DELETE FROM {table}")
+            db.execute("DELETE FROM meta WHERE key = 'terms'")  # until purge fills them (or the next opening)
             for seq, entry in entries:
-                self._insert(db, seq, entry, terms=False)
-            self._fill_terms(db)  # once for all: quicker than case by case
-        self.purge()  # nothing of what was there before (an erased text, say) stays in the file
+                self._insert(db, seq, entry, terms=False)  # once for all, below: quicker than case by case
+        self.purge()  # nothing of what was there before (an erased text, say) stays in the file; fills `terms`
 
     @staticmethod
     def _fill_terms(db: sqlite3.Connection) -> None:
@@ -251,6 +251,24 @@ class CaseIndex:
         next_before = rows[limit - 1][0] if len(rows) > limit else None
         return [json.loads(summary) for _, summary in rows[:limit]], next_before
 
+    def _match(self, q: str) -> str | None:
+        """The FTS5 query for a user's words (`fts_query`), each prefix spelt out as the words it stands for
+        (EXPANDED_TERMS). None: no words, or a word that no case holds, so nothing can match."""
+        db = self._db()
+        parts = []
+        for word in WORD.findall(q):
+            for token in self._tokens(db, word):
+                terms = [term for term, in db.execute(
+                    "SELECT term FROM terms WHERE term >= ? AND term < ? ORDER BY term LIMIT ?",
+                    (token, token + "\U0010ffff", EXPANDED_TERMS + 1))]
+                if not terms:
+                    return None
+                if len(terms) > EXPANDED_TERMS:
+                    parts.append(fts_query(token))
+                else:
+                    parts.append("(" + " OR ".join('"' + term.replace('"', '""') + '"' for term in terms) + ")")
+        return " AND ".join(parts) or None
+
     def with_deadlines(self, since: str, until: str | None = None):
         """Summaries of the cases with a deadline due from `since` (and before `until`), soonest first,
         each case once; a generator, so a caller that wants the first few reads only those."""
@@ -331,25 +349,6 @@ class CaseIndex:
 
     def count(self) -> int:
         return self._db().execute("SELECT COUNT(*) FROM cases").fetchone()[0]
-
-
-    def _match(self, q: str) -> str | None:
-        """The FTS5 query for a user's words (`fts_query`), each prefix spelt out as the words it stands for
-        (EXPANDED_TERMS). None: no words, or a word that no case holds, so nothing can match."""
-        db = self._db()
-        parts = []
-        for word in WORD.findall(q):
-            for token in self._tokens(db, word):
-                terms = [term for term, in db.execute(
-                    "SELECT term FROM terms WHERE term >= ? AND term < ? ORDER BY term LIMIT ?",
-                    (token, token + "\U0010ffff", EXPANDED_TERMS + 1))]
-                if not terms:
-                    return None
-                if len(terms) > EXPANDED_TERMS:
-                    parts.append(fts_query(token))
-                else:
-                    parts.append("(" + " OR ".join('"' + term.replace('"', '""') + '"' for term in terms) + ")")
-        return " AND ".join(parts) or None
 
 
 def fts_query(text: str) -> str | None:

@@ -32,6 +32,7 @@ import shutil
 import sqlite3
 import threading
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -116,12 +117,14 @@ def _sync(path: Path) -> None:
         os.close(fd)
 
 
-def _write_synced(path: Path, data: bytes, mode: str) -> None:
+def _write_file(path: Path, data: bytes, mode: str, sync: bool = True) -> None:
+    """Write a whole file (mode "wb" or "xb", readable by this user only) and, with `sync`, force it to disk."""
     with open(path, mode, opener=lambda name, flags: os.open(name, flags, 0o600)) as handle:
         try:
             handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
+            if sync:
+                handle.flush()
+                os.fsync(handle.fileno())
         except BaseException:
             path.unlink(missing_ok=True)  # a disk-full write leaves no half file
             raise
@@ -130,37 +133,23 @@ def _write_synced(path: Path, data: bytes, mode: str) -> None:
 def _write_new_file(path: Path, data: bytes, synced: bool = True) -> None:
     """Create `path` (it must not exist: evidence is write-once) and, unless told, force it to disk
     (`synced=False`: the caller syncs it with `_sync_soon` and waits for that before going on)."""
-    if synced:
-        _write_synced(path, data, "xb")
-        return
-    with open(path, "xb", opener=lambda name, flags: os.open(name, flags, 0o600)) as handle:
-        try:
-            handle.write(data)
-        except BaseException:
-            path.unlink(missing_ok=True)
-            raise
+    _write_file(path, data, "xb", sync=synced)
 
 
-_syncing = None  # a few threads that force files to disk while the request thread goes on (`_sync_soon`)
+# A few threads that force files to disk while the request thread goes on (they start on first use).
+_SYNCING = ThreadPoolExecutor(max_workers=4, thread_name_prefix="testimone-fsync")
 
 
 def _sync_soon(path: Path):
     """Start forcing `path` to disk in another thread; the caller waits for the returned future. A capture's
     evidence files are synced this way while it hashes them and writes the next (fsync releases the GIL)."""
-    global _syncing
-    if _syncing is None:
-        from concurrent.futures import ThreadPoolExecutor
-        _syncing = ThreadPoolExecutor(max_workers=4, thread_name_prefix="testimone-fsync")
-    return _syncing.submit(_sync, path)
+    return _SYNCING.submit(_sync, path)
 
 
 def _atomic_replace(path: Path, data: bytes) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
+    _write_file(tmp, data, "wb")
     try:
-        with open(tmp, "wb", opener=lambda name, flags: os.open(name, flags, 0o600)) as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -197,14 +186,7 @@ def _stage(path: Path, data: bytes) -> None:
     """Write the next version of a record file beside it (`path` is the temporary name). It is not forced
     to disk here: the journal line that follows holds the same record and is the commit point, and the
     journal is cut only after the record files written since its last fold are synced (`_sync`)."""
-    with open(path, "wb", opener=lambda name, flags: os.open(name, flags, 0o600)) as handle:
-        try:
-            handle.write(data)
-        except BaseException:
-            path.unlink(missing_ok=True)  # a disk-full write leaves no half file
-            raise
-
-
+    _write_file(path, data, "wb", sync=False)
 
 
 def _replace(staged: Path, final: Path) -> None:
@@ -837,7 +819,7 @@ class Store(CaseFiles):
                 return
             try:
                 self.compact()  # a clean stop leaves an empty journal: the next start has nothing to replay
-                _write_synced(self.data_dir / STOPPED, b"", "wb")
+                _write_file(self.data_dir / STOPPED, b"", "wb")
                 _sync(self.data_dir)
             except OSError as error:
                 log.warning("the journal could not be folded at shutdown (%s): the next start does it", error)

@@ -32,6 +32,14 @@ def query_token_allowed(view):
     return view
 
 
+def whole_number(name: str, default: int, maximum: int) -> int:
+    """A query parameter that must be a whole number from 1 to `maximum` (`default` when absent)."""
+    text = request.args.get(name, str(default))
+    if not text.isdigit() or not 1 <= int(text) <= maximum:
+        raise Invalid(name, "parameter.limit", max=maximum)
+    return int(text)
+
+
 def only_parameters(*allowed: str) -> None:
     """Refuse a query parameter the route does not know (a typo would otherwise be silently ignored)."""
     unknown = sorted(set(request.args) - set(allowed))

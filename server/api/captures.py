@@ -11,7 +11,7 @@ from ..domain.schemas import check_url, parse_json_body
 from ..domain.vocabulary import KINDS, PLATFORMS
 from ..services import cases, idempotency
 from ..store import decode_cursor, get_store
-from . import bp, only_parameters
+from . import bp, only_parameters, whole_number
 from .openapi import document, error_responses, json_response
 
 MAX_LIMIT = 200
@@ -78,9 +78,7 @@ LIST_PARAMETERS = {"kind", "status", "platform", "q", "limit", "cursor", "permal
 @bp.get("/captures")
 def list_captures():
     only_parameters(*LIST_PARAMETERS)
-    limit_text = request.args.get("limit", "50")
-    if not limit_text.isdigit() or not 1 <= int(limit_text) <= MAX_LIMIT:
-        raise Invalid("limit", "parameter.limit", max=MAX_LIMIT)
+    limit = whole_number("limit", 50, MAX_LIMIT)
     cursor = request.args.get("cursor")
     if cursor is not None:
         try:
@@ -100,7 +98,7 @@ def list_captures():
         raise Invalid("text_sha256", "parameter.sha256")
     records, next_cursor = cases.list_cases(
         get_store(), kind=_choice("kind", KINDS), status=status, platform=_choice("platform", PLATFORMS),
-        q=q or None, limit=int(limit_text), cursor=cursor, permalink=permalink, text_sha256=text_sha256)
+        q=q or None, limit=limit, cursor=cursor, permalink=permalink, text_sha256=text_sha256)
     return jsonify({"items": [summary(record) for record in records], "next_cursor": next_cursor})
 
 

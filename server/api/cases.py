@@ -12,7 +12,7 @@ from ..services import cases, deadlines
 from ..services.cases import (ACTION_SCHEMA, CASE_PATCH_SCHEMA, CONSENT_SCHEMA, PLACEMENT_PATCH_SCHEMA,
                               PLACEMENT_SCHEMA, REVOCATION_SCHEMA)
 from ..store import get_store
-from . import bp, only_parameters, query_token_allowed
+from . import bp, only_parameters, query_token_allowed, whole_number
 from .captures import CASE_ID, links, summary
 from .openapi import error_responses, json_response
 
@@ -76,11 +76,9 @@ def author():
 def deadlines_due():
     """Open deadlines due within `within` days (the extension's badge): a few, not the whole feed."""
     only_parameters("within")
-    within = request.args.get("within", "14")
-    if not within.isdigit() or not 1 <= int(within) <= deadlines.FEED_DAYS:
-        raise Invalid("within", "parameter.limit", max=deadlines.FEED_DAYS)
-    due = deadlines.due_within(get_store(), int(within))
-    return jsonify({"within_days": int(within), "count": len(due),
+    within = whole_number("within", 14, deadlines.FEED_DAYS)
+    due = deadlines.due_within(get_store(), within)
+    return jsonify({"within_days": within, "count": len(due),
                     "deadlines": [{"case_id": record["id"], "kind": deadline["kind"], "due": deadline["due"]}
                                   for record, deadline in due[:100]]})
 
@@ -155,7 +153,7 @@ OPENAPI_PATHS = {
     "/api/deadlines": {"get": {
         "summary": "How many open deadlines fall due within `within` days (today included), and the first 100",
         "parameters": [{"name": "within", "in": "query", "required": False,
-                        "schema": {"type": "integer", "minimum": 1, "maximum": 366, "default": 14}}],
+                        "schema": {"type": "integer", "minimum": 1, "maximum": deadlines.FEED_DAYS, "default": 14}}],
         "responses": {"200": json_response("Deadlines due soon", {
             "type": "object", "required": ["within_days", "count", "deadlines"],
             "properties": {"within_days": {"type": "integer"}, "count": {"type": "integer"},

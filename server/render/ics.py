@@ -16,7 +16,7 @@ from pathlib import Path
 import holidays
 
 from .. import i18n
-from ..domain import legal
+from ..domain import kinds, legal
 from ..domain.vocabulary import LANGUAGES, label
 
 REMINDER_DAYS = (14, 7)  # docs/legal.md: remind at D-14 and D-7
@@ -46,19 +46,13 @@ def fold(line: str) -> bytes:
     return b"\r\n ".join(lines) + b"\r\n"
 
 
+@lru_cache(maxsize=1)
 def version() -> str:
     """What a kept event's text depends on besides its case: this module, the deadline rules and their
     words (the catalogues), and the holiday calendar. Kept events of another version are not used."""
-    return _version()
-
-
-@lru_cache(maxsize=1)
-def _version() -> str:
-    here = Path(__file__).resolve()
     digest = hashlib.sha256(f"holidays {holidays.__version__}".encode())
-    for path in (here, here.parent.parent / "domain" / "legal.py", here.parent.parent / "domain" / "kinds.py",
-                 *(i18n.po_path(lang) for lang in LANGUAGES)):
-        digest.update(path.read_bytes())
+    for path in (__file__, legal.__file__, kinds.__file__, *(i18n.po_path(lang) for lang in LANGUAGES)):
+        digest.update(Path(path).read_bytes())
     return digest.hexdigest()[:12]
 
 
